@@ -1,0 +1,39 @@
+# udocker-swift: build, test and install. `make demo` and `make test` are all a fresh Debian 12 machine needs.
+SWIFT    ?= swift
+PREFIX   ?= /usr/local
+CONFIG   ?= release
+BUILDDIR  = .build/$(CONFIG)
+
+# Every Debian package the build, the tests and the demo use.
+DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev
+DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
+DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 ca-certificates \
+            slurm-wlm munge openmpi-bin libopenmpi-dev util-linux procps
+DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST)
+
+.PHONY: all build deps test install demo clean
+
+all: build
+
+build:
+	$(SWIFT) build -c $(CONFIG)
+
+deps:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(DEBS)
+
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(DESTDIR)$(PREFIX)/bin/
+
+# Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
+# and runs it. Nothing is downloaded beyond the Debian packages.
+demo: deps build
+	./examples/demo.sh $(BUILDDIR)/udocker
+
+clean:
+	rm -rf .build

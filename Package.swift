@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// C libraries come from Debian's -dev packages (see `make deps`); each is wrapped by exactly one Swift file
+/// or folder in UdockerCore so no other code handles its pointers.
+func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "udocker-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "udocker", targets: ["udocker"]),
+        .executable(name: "udocker-launch", targets: ["udocker-launch"]),
+        .library(name: "UdockerCore", targets: ["UdockerCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
+        systemLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
+        systemLibrary("CHwloc", pkgConfig: "hwloc", apt: "libhwloc-dev"),
+        systemLibrary("CNuma", pkgConfig: "numa", apt: "libnuma-dev"),
+        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
+        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto"]),
+        .target(name: "UdockerCLI", dependencies: [
+            "UdockerCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "udocker", dependencies: ["UdockerCLI"]),
+        .executableTarget(name: "udocker-launch", dependencies: ["UdockerCLI"]),
+        .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

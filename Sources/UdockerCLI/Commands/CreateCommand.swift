@@ -1,0 +1,28 @@
+import ArgumentParser
+import UdockerCore
+
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image; prints its id.")
+
+    @Option(name: .customLong("name"), help: "Give the container a name.") var name: String?
+    @Flag(name: .customLong("force"), help: "Create even if the name is taken: the name moves to the new container.") var force = false
+    @Argument(help: "Image (NAME[:TAG]).") var image: String
+
+    func run() throws {
+        let context = try Context.get()
+        let reference = try ImageReference.parse(image)
+        if force, let name, FileSystem.isSymlink(context.repository.containerNameLink(name)) {
+            try context.containers.removeName(name)
+        }
+        let id = try ContainerCreation.create(reference, name: name, context: context)
+        Output.stdout(id + "\n")
+    }
+}
+
+/// Creation shared by `create` and `run IMAGE`.
+enum ContainerCreation {
+    static func create(_ reference: ImageReference, name: String?, context: Context) throws -> String {
+        let image = try context.images.image(reference)
+        return try context.containers.create(from: image, name: name)
+    }
+}

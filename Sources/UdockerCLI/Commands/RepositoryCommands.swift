@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import UdockerCore
+
+struct MkrepoCommand: ParsableCommand, HelpLikeCommand {
+    static let configuration = CommandConfiguration(commandName: "mkrepo", abstract: "Create a repository in a directory.")
+    @Argument(help: "Directory for the new repository.") var directory: String
+
+    func run() throws {
+        let path = Paths.absolute(directory)
+        var config = try Context.get().config
+        config["topdir"] = path
+        for key in ["bindir", "libdir", "docdir", "reposdir", "layersdir", "containersdir"] { config[key] = nil }
+        let repository = Repository(config: config)
+        if repository.exists { throw UdockerError(.alreadyExists, "repository already exists: \(path)") }
+        try repository.create()
+    }
+}
+
+struct ShowconfCommand: ParsableCommand, HelpLikeCommand {
+    static let configuration = CommandConfiguration(commandName: "showconf", abstract: "Print the configuration in effect.")
+    func run() throws {
+        let context = try Context.get()
+        Output.stdout(String(repeating: "*", count: 60) + "\n* configuration\n" + String(repeating: "*", count: 60) + "\n")
+        for key in context.config.values.keys.sorted() {
+            Output.stdout("\(key): \(context.config.values[key] ?? "")\n")
+        }
+    }
+}
+
+struct VersionCommand: ParsableCommand, HelpLikeCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version and the repository location.")
+    func run() throws {
+        let context = try Context.get()
+        Output.stdout("version: \(UdockerVersion.string)\ntarball: none (engines from the host)\ntarball_release: 1.2.11\n")
+        Output.stdout("topdir: \(context.repository.topDir)\n")
+    }
+}

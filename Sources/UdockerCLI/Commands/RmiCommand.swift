@@ -1,0 +1,16 @@
+import ArgumentParser
+import UdockerCore
+
+struct RmiCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Delete an image; blobs no other image uses are removed.")
+
+    @Flag(name: .customShort("f"), help: "Continue when a blob cannot be removed.") var force = false
+    @Argument(help: "Image (NAME[:TAG]).") var image: String
+
+    func run() throws {
+        let context = try Context.get()
+        let reference = try ImageReference.parse(image)
+        Log.info("deleting image: \(reference)")
+        try context.images.remove(reference, force: force)
+    }
+}

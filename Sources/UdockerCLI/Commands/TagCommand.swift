@@ -1,0 +1,11 @@
+import ArgumentParser
+import UdockerCore
+
+struct TagCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name:tag.")
+    @Argument(help: "Existing image.") var source: String
+    @Argument(help: "New image name.") var target: String
+    func run() throws {
+        try Context.get().images.tag(try ImageReference.parse(source), as: try ImageReference.parse(target))
+    }
+}

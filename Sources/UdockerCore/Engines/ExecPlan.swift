@@ -1,0 +1,53 @@
+/// What an engine decided: the program to execve with its argv and environment, plus the preparation the
+/// exec path carries out first. Engines only build plans; `Executor` is the one place that runs them.
+public struct ExecPlan: Sendable, Equatable {
+    /// Absolute path of the program to execve.
+    public var executable: String
+    /// argv, argv[0] included.
+    public var arguments: [String]
+    /// The complete environment of the new process (nothing is inherited implicitly).
+    public var environment: [String]
+    /// Host directory to chdir to before exec (engines that chdir themselves leave it nil).
+    public var hostWorkingDirectory: String?
+    /// Files to write and directories to make before exec (runc spec, passwd copies, …).
+    public var preparation: [PreparationStep]
+    /// For U1: the namespaces and mounts the exec path sets up in-process before execve.
+    public var isolation: Isolation?
+
+    public init(executable: String, arguments: [String], environment: [String],
+                hostWorkingDirectory: String? = nil, preparation: [PreparationStep] = [], isolation: Isolation? = nil) {
+        self.executable = executable
+        self.arguments = arguments
+        self.environment = environment
+        self.hostWorkingDirectory = hostWorkingDirectory
+        self.preparation = preparation
+        self.isolation = isolation
+    }
+}
+
+public enum PreparationStep: Sendable, Equatable {
+    case makeDirectory(path: String)
+    case writeFile(path: String, contents: String, mode: UInt32)
+}
+
+/// An unprivileged user + mount namespace set-up, performed by the exec path (see U1).
+public struct Isolation: Sendable, Equatable {
+    public struct Bind: Sendable, Equatable {
+        public var source: String
+        public var target: String   // path inside the new root
+        public var readOnly: Bool
+        public init(source: String, target: String, readOnly: Bool = false) {
+            self.source = source; self.target = target; self.readOnly = readOnly
+        }
+    }
+    public var root: String
+    public var binds: [Bind]
+    public var workingDirectory: String
+    /// uid/gid inside the namespace; nil keeps the caller's own ids mapped to themselves.
+    public var uid: UInt32?
+    public var gid: UInt32?
+
+    public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
+        self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid
+    }
+}

@@ -1,0 +1,48 @@
+/// Everything `run` was asked for, independent of the engine that will carry it out.
+public struct RunOptions: Sendable, Equatable {
+    public struct Volume: Sendable, Equatable {
+        public var hostPath: String
+        public var containerPath: String
+        public init(hostPath: String, containerPath: String) {
+            self.hostPath = hostPath
+            self.containerPath = containerPath
+        }
+
+        /// `-v HOST[:CONTAINER]`; both must be absolute.
+        public static func parse(_ spec: String) throws -> Volume {
+            let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            guard (1...3).contains(parts.count), parts[0].hasPrefix("/") else {
+                throw UdockerError(.invalidInput, "invalid volume, host path must be absolute: \(spec)")
+            }
+            let target = parts.count > 1 && !parts[1].isEmpty ? parts[1] : parts[0]
+            guard target.hasPrefix("/") else { throw UdockerError(.invalidInput, "invalid volume, container path must be absolute: \(spec)") }
+            return Volume(hostPath: Paths.trimTrailingSlashes(parts[0]), containerPath: Paths.trimTrailingSlashes(target))
+        }
+    }
+
+    /// The command; empty means the image's Entrypoint/Cmd.
+    public var command: [String] = []
+    public var entrypoint: String? = nil
+    public var environment: [String] = []         // -e NAME=VALUE or NAME
+    public var environmentFiles: [String] = []    // --env-file
+    public var volumes: [Volume] = []
+    public var workingDirectory: String? = nil
+    public var user: String? = nil
+    public var hostname: String? = nil
+    public var noSysDirs = false
+    public var noMeta = false
+    public var hostEnv = false
+    public var hostAuth = false
+    public var containerAuth = false
+    public var bindHome = false
+    public var noVolumes: [String] = []
+    public var cpuSet: String? = nil
+    public var kernel: String? = nil
+    public var devices: [String] = []
+    public var ports: [String] = []
+    public var publishAll = false
+    public var dri = false
+    public var noBanner = false
+
+    public init() {}
+}

@@ -1,0 +1,220 @@
+import Foundation
+
+/// Image tags and the content-addressed blobs they share. Every write goes to a temporary name and is renamed
+/// into place, so an interrupted load or pull never leaves a tag that `images` lists.
+public struct ImageStore: Sendable {
+    public let repository: Repository
+
+    public init(repository: Repository) { self.repository = repository }
+
+    // MARK: reading
+
+    /// Every image tag, sorted by name then tag.
+    public func list() throws -> [ImageReference] {
+        var found: [ImageReference] = []
+        func scan(_ dir: String, _ name: String) throws {
+            for entry in try FileSystem.list(dir) where !entry.hasPrefix(".") {
+                let path = dir + "/" + entry
+                guard FileSystem.isDirectory(path) else { continue }
+                if FileSystem.isFile(path + "/TAG"), !name.isEmpty {
+                    found.append(ImageReference(name: name, tag: entry))
+                } else {
+                    try scan(path, name.isEmpty ? entry : name + "/" + entry)
+                }
+            }
+        }
+        if FileSystem.isDirectoryFollowingLinks(repository.reposDir) { try scan(repository.reposDir, "") }
+        return found.sorted { ($0.name, $0.tag) < ($1.name, $1.tag) }
+    }
+
+    public func exists(_ reference: ImageReference) -> Bool {
+        FileSystem.isFile(repository.tagDir(reference.name, reference.tag) + "/TAG")
+    }
+
+    public func image(_ reference: ImageReference) throws -> StoredImage {
+        guard exists(reference) else { throw UdockerError(.notFound, "image not found: \(reference)") }
+        return try StoredImage(reference: reference, directory: repository.tagDir(reference.name, reference.tag))
+    }
+
+    // MARK: blobs
+
+    public func hasBlob(_ digest: String) -> Bool { FileSystem.isFile(repository.layerPath(digest)) }
+
+    /// Stores `data` as a blob and returns its digest.
+    @discardableResult
+    public func addBlob(_ data: Data) throws -> String {
+        let digest = Digest.sha256(data)
+        if !hasBlob(digest) { try FileSystem.atomicWrite(data, to: repository.layerPath(digest)) }
+        return digest
+    }
+
+    /// Copies (or, with `move`, renames when on the same file system) `file` into layers/, checking its
+    /// sha256 against `expected` when given. Returns the digest.
+    @discardableResult
+    public func addBlob(file: String, expected: String? = nil, move: Bool = false) throws -> String {
+        let digest = try Digest.sha256(file: file)
+        if let expected, expected != digest {
+            throw UdockerError(.digestMismatch, "blob \(Paths.basename(file)) has digest \(digest), expected \(expected)")
+        }
+        let target = repository.layerPath(digest)
+        if hasBlob(digest) { return digest }
+        if move, rename(file, target) == 0 { return digest }
+        let ingest = repository.ingestPath(digest)
+        try FileSystem.removeFile(ingest)
+        guard copyfile(file, ingest) else { throw UdockerError.posix("cannot copy", file) }
+        guard rename(ingest, target) == 0 else { throw UdockerError.posix("cannot store blob", target) }
+        return digest
+    }
+
+    // MARK: writing tags
+
+    /// Creates or replaces an image tag (v2 format) whose manifest lists `layers` and optionally a config blob.
+    /// All blobs must already be in layers/. The tag directory is built under a temporary name and renamed in.
+    public func storeTag(_ reference: ImageReference, manifest: Data, config: String?, layers: [String]) throws {
+        for digest in layers + (config.map { [$0] } ?? []) where !hasBlob(digest) {
+            throw UdockerError(.notFound, "blob \(digest) of \(reference) is missing from the repository")
+        }
+        let repoDir = repository.repoDir(reference.name)
+        try FileSystem.makeDirectories(repoDir)
+        try FileLock.withLock(repository.lockPath(reference.description)) {
+            let temp = try FileSystem.makeTemporaryDirectory(in: repoDir, prefix: ".tag-")
+            do {
+                // TAG holds "<repodir>:<tag>" as udocker 1.3 writes it.
+                try FileSystem.atomicWrite(repoDir + ":" + reference.tag, to: temp + "/TAG")
+                try FileSystem.touch(temp + "/v2")
+                try FileSystem.atomicWrite(manifest, to: temp + "/manifest")
+                for digest in Set(layers + (config.map { [$0] } ?? [])) {
+                    try FileSystem.relativeSymlink(to: repository.layerPath(digest), at: temp + "/" + digest)
+                }
+                try replaceDirectory(repository.tagDir(reference.name, reference.tag), with: temp)
+            } catch {
+                try? FileSystem.removeTree(temp)
+                throw error
+            }
+        }
+    }
+
+    /// Renames `newDir` over `target`, removing what was there. PROTECT marks survive a replacement.
+    private func replaceDirectory(_ target: String, with newDir: String) throws {
+        if FileSystem.exists(target) {
+            if FileSystem.exists(target + "/PROTECT") { try FileSystem.touch(newDir + "/PROTECT") }
+            let old = target + ".old-\(getpid())"
+            guard rename(target, old) == 0 else { throw UdockerError.posix("cannot replace", target) }
+            guard rename(newDir, target) == 0 else {
+                rename(old, target)
+                throw UdockerError.posix("cannot replace", target)
+            }
+            try FileSystem.removeTree(old)
+        } else if rename(newDir, target) != 0 {
+            throw UdockerError.posix("cannot create", target)
+        }
+    }
+
+    /// `tag SRC DST`: a new tag directory with the same manifest and links as the source.
+    public func tag(_ source: ImageReference, as target: ImageReference) throws {
+        let image = try image(source)
+        guard !exists(target) else { throw UdockerError(.alreadyExists, "image already exists: \(target)") }
+        guard image.format != .v1 else { throw UdockerError(.unsupported, "cannot tag v1 image \(source)") }
+        try storeTag(target, manifest: image.manifest, config: image.configDigest, layers: image.layerIDs)
+    }
+
+    /// `rmi`: removes the tag and every blob no other tag links to. A protected tag is refused.
+    public func remove(_ reference: ImageReference, force: Bool = false) throws {
+        let image = try image(reference)
+        if image.isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
+        let linked = try FileSystem.list(image.directory).filter { FileSystem.isSymlink(image.directory + "/" + $0) }
+        try FileLock.withLock(repository.lockPath(reference.description)) {
+            try FileSystem.removeTree(image.directory)
+        }
+        let stillUsed = try referencedBlobs()
+        for name in linked where !stillUsed.contains(name) {
+            do { try FileSystem.removeFile(repository.layerPath(name)) } catch where force {}
+        }
+        // Remove now-empty parent directories up to repos/, as udocker does.
+        var dir = repository.repoDir(reference.name)
+        while dir.count > repository.reposDir.count, rmdir(dir) == 0 { dir = Paths.dirname(dir) }
+    }
+
+    /// Blob file names linked from any tag directory.
+    public func referencedBlobs() throws -> Set<String> {
+        var names = Set<String>()
+        for reference in try list() {
+            let dir = repository.tagDir(reference.name, reference.tag)
+            for entry in try FileSystem.list(dir) where FileSystem.isSymlink(dir + "/" + entry) {
+                names.insert(entry.replacingOccurrences(of: ".layer", with: "").replacingOccurrences(of: ".json", with: ""))
+                names.insert(entry)
+            }
+        }
+        return names
+    }
+
+    // MARK: protection
+
+    public func setProtected(_ reference: ImageReference, _ protected: Bool) throws {
+        let dir = try image(reference).directory
+        if protected { try FileSystem.touch(dir + "/PROTECT") } else { try FileSystem.removeFile(dir + "/PROTECT") }
+    }
+
+    // MARK: verification
+
+    /// `verify`: every layer the manifest names is linked and present, and each blob's sha256 matches its name.
+    /// Returns the problems found (empty when the image is intact).
+    public func verify(_ reference: ImageReference) throws -> [String] {
+        let image = try image(reference)
+        var problems: [String] = []
+        for (id, file) in zip(image.layerIDs, image.layerFiles) {
+            guard FileSystem.isSymlink(file) else { problems.append("layer link not found: \(id)"); continue }
+            guard FileSystem.isFile(Paths.dirname(file) + "/" + (FileSystem.readLink(file) ?? "")) || FileSystem.size(file) >= 0 else {
+                problems.append("layer data file not found: \(id)"); continue
+            }
+            if id.hasPrefix("sha256:") {
+                let actual = try Digest.sha256(file: file)
+                if actual != id { problems.append("layer checksum mismatch: \(id) has \(actual)") }
+            }
+        }
+        if let config = image.configDigest {
+            let file = image.directory + "/" + config
+            if !FileSystem.exists(file) { problems.append("config blob not found: \(config)") }
+            else if try Digest.sha256(file: file) != config { problems.append("config checksum mismatch: \(config)") }
+        }
+        return problems
+    }
+}
+
+/// Copies a regular file in the kernel (sendfile), falling back to reads and writes; fsyncs the copy.
+func copyfile(_ source: String, _ target: String) -> Bool {
+    let input = open(source, O_RDONLY | O_CLOEXEC)
+    guard input >= 0 else { return false }
+    defer { close(input) }
+    let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard output >= 0 else { return false }
+    var ok = true
+    var useReadWrite = false
+    while !useReadWrite {
+        let n = sendfile(output, input, nil, 1 << 30)
+        if n == 0 { break }
+        if n < 0 {
+            if errno == EINTR { continue }
+            // Across file systems, or where the kernel lacks it: fall back to plain reads and writes.
+            if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { useReadWrite = true; break }
+            ok = false; break
+        }
+    }
+    if useReadWrite {
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while ok {
+            let n = read(input, &buffer, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; ok = false; break }
+            if n == 0 { break }
+            var written = 0
+            while written < n {
+                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                if w < 0 { if errno == EINTR { continue }; ok = false; break }
+                written += w
+            }
+        }
+    }
+    if ok { ok = fsync(output) == 0 }
+    close(output)
+    return ok
+}

@@ -1,0 +1,195 @@
+import Foundation
+
+/// Path-string helpers. The project handles POSIX paths as plain strings: every caller ends in a system call.
+public enum Paths {
+    public static func join(_ parts: String...) -> String { join(parts) }
+
+    public static func join(_ parts: [String]) -> String {
+        var result = ""
+        for part in parts where !part.isEmpty {
+            if result.isEmpty { result = part; continue }
+            result = trimTrailingSlashes(result) + "/" + (part.hasPrefix("/") ? String(part.drop(while: { $0 == "/" })) : part)
+        }
+        return result
+    }
+
+    public static func trimTrailingSlashes(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
+    }
+
+    public static func basename(_ path: String) -> String {
+        let trimmed = trimTrailingSlashes(path)
+        return trimmed.split(separator: "/").last.map(String.init) ?? trimmed
+    }
+
+    public static func dirname(_ path: String) -> String {
+        let trimmed = trimTrailingSlashes(path)
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        return slash == trimmed.startIndex ? "/" : String(trimmed[..<slash])
+    }
+
+    /// The path of `target` relative to directory `from`; both absolute. Used for udocker's relative symlinks.
+    public static func relative(_ target: String, from directory: String) -> String {
+        let t = target.split(separator: "/"), d = directory.split(separator: "/")
+        var common = 0
+        while common < t.count && common < d.count && t[common] == d[common] { common += 1 }
+        let up = Array(repeating: "..", count: d.count - common)
+        let rest = t[common...].map(String.init)
+        let all = up + rest
+        return all.isEmpty ? "." : all.joined(separator: "/")
+    }
+
+    /// An absolute, normalised form of `path` (no symlink resolution), relative paths taken from the cwd.
+    public static func absolute(_ path: String) -> String {
+        let base = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var out: [Substring] = []
+        for part in base.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = out.popLast(); continue }
+            out.append(part)
+        }
+        return "/" + out.joined(separator: "/")
+    }
+}
+
+/// Thin, throwing wrappers over the file system calls the stores use. Nothing here follows a symlink unless
+/// its name says so.
+public enum FileSystem {
+    public enum Kind: Sendable { case missing, file, directory, symlink, other }
+
+    public static func kind(_ path: String) -> Kind {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return .missing }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        case S_IFLNK: return .symlink
+        default: return .other
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { kind(path) != .missing }
+    public static func isDirectory(_ path: String) -> Bool { kind(path) == .directory }
+    public static func isFile(_ path: String) -> Bool { kind(path) == .file }
+    public static func isSymlink(_ path: String) -> Bool { kind(path) == .symlink }
+
+    /// True for a directory or a symlink that resolves to one.
+    public static func isDirectoryFollowingLinks(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func size(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : -1
+    }
+
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+        if isDirectoryFollowingLinks(path) { return }
+        let parent = Paths.dirname(path)
+        if parent != path { try makeDirectories(parent, mode: mode) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw UdockerError.posix("cannot create directory", path) }
+    }
+
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw UdockerError.posix("cannot list", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    public static func read(_ path: String) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw UdockerError.posix("cannot read", path) }
+        defer { try? handle.close() }
+        return handle.readDataToEndOfFile()
+    }
+
+    public static func readString(_ path: String) throws -> String {
+        String(decoding: try read(path), as: UTF8.self)
+    }
+
+    public static func readLink(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Writes `data` to a temporary name in the same directory, fsyncs it and renames it over `path`:
+    /// readers see the old content or the new, never a torn file.
+    public static func atomicWrite(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
+        let temp = Paths.dirname(path) + "/." + Paths.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw UdockerError.posix("cannot create", temp) }
+        var ok = true
+        data.withUnsafeBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 { if errno == EINTR { continue }; ok = false; return }
+                offset += n
+            }
+        }
+        let savedErrno = errno
+        if ok { ok = fsync(fd) == 0 }
+        close(fd)
+        guard ok, rename(temp, path) == 0 else {
+            let code = ok ? errno : savedErrno
+            unlink(temp)
+            throw UdockerError.posix("cannot write", path, errno: code)
+        }
+    }
+
+    public static func atomicWrite(_ text: String, to path: String, mode: mode_t = 0o644) throws {
+        try atomicWrite(Data(text.utf8), to: path, mode: mode)
+    }
+
+    /// Creates (or truncates) a small file; used for marker files such as TAG, v2, PROTECT.
+    public static func touch(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw UdockerError.posix("cannot create", path) }
+        close(fd)
+    }
+
+    public static func removeFile(_ path: String) throws {
+        if unlink(path) != 0 && errno != ENOENT { throw UdockerError.posix("cannot remove", path) }
+    }
+
+    /// Creates a symlink at `link` pointing to `target` by a relative path, as udocker does for layers and names.
+    public static func relativeSymlink(to target: String, at link: String) throws {
+        let relative = Paths.relative(Paths.absolute(target), from: Paths.dirname(Paths.absolute(link)))
+        if symlink(relative, link) != 0 { throw UdockerError.posix("cannot create link", link) }
+    }
+
+    /// Removes a tree even where the container's files are read-only: directories are made owner-rwx first.
+    /// Never follows symlinks out of the tree.
+    public static func removeTree(_ path: String) throws {
+        switch kind(path) {
+        case .missing: return
+        case .directory:
+            chmod(path, 0o700)
+            for name in try list(path) { try removeTree(path + "/" + name) }
+            if rmdir(path) != 0 { throw UdockerError.posix("cannot remove", path) }
+        default:
+            try removeFile(path)
+        }
+    }
+
+    /// A new private directory under `parent` named `prefix` + random suffix.
+    public static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
+        var template = Array((Paths.join(parent, prefix) + "XXXXXX").utf8CString)
+        guard let result = mkdtemp(&template) else { throw UdockerError.posix("cannot create temporary directory in", parent) }
+        return String(cString: result)
+    }
+
+    public static func fsyncDirectory(_ path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if fd >= 0 { fsync(fd); close(fd) }
+    }
+}

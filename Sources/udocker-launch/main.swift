@@ -1,0 +1,3 @@
+import UdockerCLI
+
+LaunchMain.run()

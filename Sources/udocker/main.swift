@@ -1,0 +1,3 @@
+import UdockerCLI
+
+UdockerMain.run()
