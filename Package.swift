@@ -31,7 +31,12 @@ let package = Package(
         ]),
         .executableTarget(name: "udocker", dependencies: ["UdockerCLI"]),
         .executableTarget(name: "udocker-launch", dependencies: ["UdockerCLI"]),
-        .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore"]),
+        // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons.
+        .target(name: "TestSupport", dependencies: ["UdockerCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

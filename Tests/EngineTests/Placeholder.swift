@@ -1,0 +1,1 @@
+// Filled by the EngineTests work; SwiftPM needs one source file per target.
