@@ -20,7 +20,7 @@ public struct ProotEngine: Engine {
 
         var argv = [proot]
         if debug { argv += ["-v", "9"] }
-        argv.append("--kill-on-exit")
+        // No --kill-on-exit: Debian's proot 5.1 rejects it (udocker 1.3 passes it only when `proot --help` lists it).
         for bind in run.binds { argv += ["-b", bind.hostPath + ":" + bind.containerPath] }
         // proot's -0 fakes root; -i keeps the given ids inside.
         argv += run.user.uid == 0 ? ["-0"] : ["-i", "\(run.user.uid):\(run.user.gid)"]
