@@ -89,6 +89,12 @@ public enum Files {
         return lstat(path, &st) == 0
     }
 
+    /// Size in bytes (of the link itself for a symlink); -1 when missing.
+    public static func size(_ path: String) -> Int64 {
+        var st = stat()
+        return lstat(path, &st) == 0 ? Int64(st.st_size) : -1
+    }
+
     /// Entries of a directory, sorted; empty when it does not exist.
     public static func list(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
