@@ -18,6 +18,12 @@ import TestSupport
         #expect(result.stdout == input)
     }
 
+    @Test func aChildIgnoringItsStdinDoesNotHurtTheTestProcess() throws {
+        let result = try Command.run(["/bin/sh", "-c", "exec 0<&-; echo done"], stdin: Data(count: 1 << 20))
+        #expect(result.status == 0)
+        #expect(result.out == "done\n")
+    }
+
     @Test func commandTimeoutKillsTheWholeGroup() throws {
         let start = ContinuousClock.now
         let result = try Command.run(["/bin/sh", "-c", "sleep 30 & sleep 30"], timeout: .milliseconds(300))

@@ -49,6 +49,7 @@ public enum Command {
     public static func start(_ argv: [String], stdin: Data? = nil, env: [String: String] = [:], as user: TestUser? = nil,
                              directory: String? = nil, timeout: Duration = .seconds(120)) throws -> RunningCommand {
         precondition(!argv.isEmpty, "empty command")
+        _ = ignoreSIGPIPE
         var spawnArgv = argv
         var environment: [String: String]
         // env(1) sets the working directory (-C) and, through runuser, the whole environment (-i).
@@ -69,6 +70,10 @@ public enum Command {
         }
         return try RunningCommand(argv: spawnArgv, displayArgv: argv, environment: environment, stdin: stdin, timeout: timeout)
     }
+
+    /// A child that exits without reading all of its stdin must not kill the test process with SIGPIPE: the
+    /// write fails with EPIPE instead. (Children get the default disposition back, see `RunningCommand`.)
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 }
 
 /// A command started by `Command.start`.
