@@ -43,7 +43,7 @@ public enum BusyboxFixture {
     /// Present in busybox-extra only (its fourth layer).
     public static let extraFile = "/extra.txt"
     /// The large fixture's fourth layer: `largeFileCount` files under /many.
-    public static let largeFileCount = 20_000
+    public static let largeFileCount = 10_000
 }
 
 /// Test images made from Debian's busybox-static, with umoci and skopeo: no downloads. Each is built once per
