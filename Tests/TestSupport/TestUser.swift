@@ -35,7 +35,8 @@ public struct TestUser: Sendable, Equatable, CustomStringConvertible {
 
     /// useradd under an exclusive lock, so concurrent test processes neither race nor fail on "already exists".
     private static func createAccountIfNeeded() throws -> TestUser {
-        let lockFD = open("/run/lock/udocker-swift-testuser.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let lockDir = Files.exists("/run/lock") ? "/run/lock" : "/tmp"
+        let lockFD = open(lockDir + "/udocker-swift-testuser.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw TestSupportError("cannot open the test user lock: \(String(cString: strerror(errno)))") }
         defer { close(lockFD) }
         while flock(lockFD, LOCK_EX) != 0 && errno == EINTR {}
