@@ -32,6 +32,12 @@ import TestSupport
         #expect(ContinuousClock.now - start < .seconds(10))
     }
 
+    @Test func commandTimeoutAppliesToAChildThatClosedItsOutput() throws {
+        let result = try Command.run(["/bin/sh", "-c", "exec >&- 2>&-; sleep 30"], timeout: .milliseconds(300))
+        #expect(result.timedOut)
+        #expect(result.status == 128 + SIGKILL)
+    }
+
     @Test func testUserIsUnprivilegedAndGetsOnlyTheGivenEnvironment() throws {
         let sandbox = try Sandbox()
         let result = try sandbox.run(["/bin/sh", "-c", "id -u; echo $HOME; echo ${SECRET-unset}"])

@@ -131,10 +131,10 @@ public final class RunningCommand: @unchecked Sendable {
         let input = stdin ?? Data()
         let (inFD, outFD, errFD) = (stdinPipe.write, stdoutPipe.read, stderrPipe.read)
         let thread = Thread { [self] in
-            let (out, err, timedOut) = Self.pump(input: input, inFD: inFD, outFD: outFD, errFD: errFD, pid: child, deadline: deadline)
-            let status = Self.reap(child)
+            let (out, err, pumpTimedOut) = Self.pump(input: input, inFD: inFD, outFD: outFD, errFD: errFD, pid: child, deadline: deadline)
+            let (status, reapTimedOut) = Self.reap(child, deadline: deadline)
             ChildRegistry.remove(child)
-            result = CommandResult(status: status, stdout: out, stderr: err, timedOut: timedOut, argv: argv)
+            result = CommandResult(status: status, stdout: out, stderr: err, timedOut: pumpTimedOut || reapTimedOut, argv: argv)
             done.signal()
         }
         thread.start()
@@ -152,33 +152,38 @@ public final class RunningCommand: @unchecked Sendable {
         Glibc.kill(-pid, signal)
     }
 
-    /// Writes stdin, reads stdout/stderr until both reach EOF; past the deadline kills the group.
+    /// Writes stdin, reads stdout/stderr until both reach EOF. Past the deadline it kills the group, and stops
+    /// reading a few seconds later even if something that left the group still holds the pipes.
     private static func pump(input: Data, inFD: Int32, outFD: Int32, errFD: Int32, pid: pid_t,
                              deadline: ContinuousClock.Instant) -> (Data, Data, Bool) {
         var out = Data(), err = Data()
         var inputOffset = 0
-        var writer: Int32 = input.isEmpty ? -1 : inFD
-        if writer < 0 { close(inFD) }
-        _ = fcntl(inFD, F_SETFL, fcntl(inFD, F_GETFL) | O_NONBLOCK)
+        var writer: Int32 = -1
+        if input.isEmpty {
+            close(inFD)
+        } else {
+            writer = inFD
+            _ = fcntl(writer, F_SETFL, fcntl(writer, F_GETFL) | O_NONBLOCK)
+        }
         var open: Set<Int32> = [outFD, errFD]
         var timedOut = false
         var buffer = [UInt8](repeating: 0, count: 65536)
         while !open.isEmpty {
-            let remaining = deadline - ContinuousClock.now
-            if remaining <= .zero && !timedOut {
+            let now = ContinuousClock.now
+            if now >= deadline && !timedOut {
                 timedOut = true
                 Glibc.kill(-pid, SIGKILL)
             }
+            if now >= deadline + .seconds(5) { break }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if writer >= 0 { fds.append(pollfd(fd: writer, events: Int16(POLLOUT), revents: 0)) }
-            let waitMs = timedOut ? 1000 : Int32(max(1, min(1000, remaining.components.seconds * 1000 + 1)))
-            let n = poll(&fds, nfds_t(fds.count), waitMs)
+            let n = poll(&fds, nfds_t(fds.count), Self.milliseconds(until: timedOut ? deadline + .seconds(5) : deadline))
             if n < 0 && errno != EINTR { break }
             for entry in fds where entry.revents != 0 {
                 if entry.fd == writer {
                     let count = input.withUnsafeBytes { write(writer, $0.baseAddress! + inputOffset, $0.count - inputOffset) }
                     if count > 0 { inputOffset += count }
-                    if count < 0 && errno != EAGAIN && errno != EINTR || inputOffset >= input.count {
+                    if (count < 0 && errno != EAGAIN && errno != EINTR) || inputOffset >= input.count {
                         close(writer)
                         writer = -1
                     }
@@ -193,17 +198,33 @@ public final class RunningCommand: @unchecked Sendable {
                 }
             }
         }
+        for fd in open { close(fd) }
         if writer >= 0 { close(writer) }
         return (out, err, timedOut)
     }
 
-    private static func reap(_ pid: pid_t) -> Int32 {
+    /// Waits for the child (which may have closed its pipes and kept running) until the deadline, then kills
+    /// its group. Returns the status as a shell reports it, and whether the deadline struck.
+    private static func reap(_ pid: pid_t, deadline: ContinuousClock.Instant) -> (Int32, Bool) {
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            if errno != EINTR { return -1 }
+        var timedOut = false
+        while true {
+            let reaped = waitpid(pid, &status, WNOHANG)
+            if reaped == pid { break }
+            if reaped < 0 && errno != EINTR { return (-1, timedOut) }
+            if ContinuousClock.now >= deadline && !timedOut {
+                timedOut = true
+                Glibc.kill(-pid, SIGKILL)
+            }
+            usleep(5_000)
         }
         let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+        return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, timedOut)
+    }
+
+    private static func milliseconds(until instant: ContinuousClock.Instant) -> Int32 {
+        let (seconds, attoseconds) = (instant - ContinuousClock.now).components
+        return Int32(max(1, min(1000, seconds * 1000 + attoseconds / 1_000_000_000_000_000 + 1)))
     }
 }
 
