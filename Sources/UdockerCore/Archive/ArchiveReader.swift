@@ -64,6 +64,10 @@ final class ArchiveReader {
         }
         // All properties are set: deinit frees the handle on this path too.
         if status != ARCHIVE_OK {
+            // libarchive reports input it cannot make sense of with ARCHIVE_ERRNO_FILE_FORMAT, EILSEQ on Linux.
+            if archive_errno(archive) == EILSEQ {
+                throw UdockerError(.invalidInput, "\(source) is not a tar archive", cause: LibarchiveMessage(archive))
+            }
             throw UdockerError(.io, "cannot read archive \(source)", cause: LibarchiveMessage(archive))
         }
     }

@@ -80,7 +80,9 @@ struct DockerSaveLayout {
                 throw UdockerError(.invalidInput, "image archive's manifest.json lacks Config or Layers")
             }
             let config = try ImageArchiveLayout.file(configName, in: staging)
-            _ = try ImageConfig(json: FileSystem.read(config))
+            guard (try? ImageConfig(json: FileSystem.read(config))) != nil else {
+                throw UdockerError(.invalidInput, "image archive has an unreadable image configuration \(configName)")
+            }
             var tags = try (item["RepoTags"] as? [String] ?? []).map(ImageArchiveLayout.reference)
             if tags.isEmpty, let top = layerNames.last {
                 // Old archives name images only in `repositories`, by the id of their top layer.
