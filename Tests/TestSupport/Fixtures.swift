@@ -40,8 +40,6 @@ public enum BusyboxFixture {
                                "/opq/fresh": "fresh in layer 3\n", "/etc/fixture-release": "busybox fixture\n"]
     /// The only entry of the opaque directory `/opq` in the final image.
     public static let opaqueDirectoryEntries = ["fresh"]
-    /// Present in busybox-extra only (its fourth layer).
-    public static let extraFile = "/extra.txt"
     /// The large fixture's fourth layer: `largeFileCount` files under /many.
     public static let largeFileCount = 10_000
 }
