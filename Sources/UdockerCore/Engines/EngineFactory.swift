@@ -18,12 +18,14 @@ public struct EngineFactory: Sendable {
         switch run.mode.family {
         case .proot:
             let proot = try require(tools.proot, "proot executable not found (install proot or set UDOCKER_USE_PROOT_EXECUTABLE)")
-            try ProotCompatibility.check(run, prootVersion: HostTools.prootVersion(proot), proot: proot)
+            let features = HostTools.prootFeatures(proot)
+            try ProotCompatibility.check(run, prootVersion: features.version, proot: proot)
             let tmp = ProcessInfo.processInfo.environment["PROOT_TMP_DIR"] ?? config.tmpDir
-            if !run.options.ports.isEmpty || run.options.publishAll {
+            if !features.ports && (!run.options.ports.isEmpty || run.options.publishAll) {
                 Log.warning("this proot cannot map ports (-p/-P need udocker's proot): the command uses the host's ports as they are")
             }
-            return ProotEngine(proot: proot, hostEnvironment: ["PROOT_TMP_DIR=" + tmp], debug: debug)
+            return ProotEngine(proot: proot, hostEnvironment: ["PROOT_TMP_DIR=" + tmp], canMapPorts: features.ports,
+                               killOnExit: features.killOnExit, debug: debug)
         case .fakechroot:
             let library = try require(tools.fakechrootLibrary, "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
             let setup = FakechrootSetup(containerDir: run.containerDir, root: run.root, patchelf: tools.patchelf)

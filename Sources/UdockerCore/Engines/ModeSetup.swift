@@ -36,8 +36,9 @@ public struct ModeSetup: Sendable {
         try FileLock.withLock(lock) {
             if run.mode.family == .fakechroot {
                 let state = try checkFakechroot(setup, refresh: false)
+                try setup.checkNotMoved(run.mode)
                 try setup.apply(run.mode, force: false)
-                try setup.prepareRun(run.mode, state: state)
+                try setup.refreshPatches(run.mode, state: state)
             } else {
                 try setup.apply(run.mode, force: false)
             }

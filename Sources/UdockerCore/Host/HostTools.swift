@@ -29,11 +29,21 @@ public struct HostTools: Sendable {
         return candidates.first(where: FileSystem.isFile)
     }
 
-    /// proot's version as its banner prints it (e.g. 5.1.0); nil when it cannot be read.
-    public static func prootVersion(_ proot: String) -> [Int]? {
-        guard let result = try? Subprocess.run([proot, "--version"], environment: []),
-              let token = result.output.split(whereSeparator: { $0 == " " || $0 == "\n" }).last(where: { $0.first?.isNumber == true })
-        else { return nil }
-        return token.split(separator: ".").compactMap { Int($0) }
+    /// What a proot can do, read from its --help (first line "proot 5.1.0: …", then its options).
+    public struct ProotFeatures: Sendable, Equatable {
+        public var version: [Int]?
+        public var killOnExit: Bool
+        public var ports: Bool
+
+        public init(help: String) {
+            let first = help.split(separator: "\n").first ?? ""
+            version = first.split(separator: " ").dropFirst().first.map { $0.split(separator: ":")[0].split(separator: ".").compactMap { Int($0) } }
+            killOnExit = help.contains("--kill-on-exit")
+            ports = help.contains("--port")
+        }
+    }
+
+    public static func prootFeatures(_ proot: String) -> ProotFeatures {
+        ProotFeatures(help: (try? Subprocess.run([proot, "--help"], environment: []).output) ?? "")
     }
 }

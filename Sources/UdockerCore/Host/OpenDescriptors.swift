@@ -1,17 +1,15 @@
 import Foundation
 
 /// Descriptors above stderr that a container command will inherit (those without close-on-exec), such as
-/// PMI_FD from a process manager. runc passes on only a contiguous range from 3 (`--preserve-fds N`).
+/// PMI_FD from a process manager. runc passes on only a contiguous range from 3 (`--preserve-fds N`), and
+/// fails if any of them is not open, so N counts the unbroken run of inheritable descriptors from 3.
 public enum OpenDescriptors {
-    /// N such that fds 3 ..< 3+N cover every inheritable descriptor.
     public static func inheritableCount() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") else { return 0 }
-        var highest = 2
-        for name in names {
-            guard let fd = Int32(name), fd > 2 else { continue }
-            let flags = fcntl(fd, F_GETFD)
-            if flags >= 0 && flags & FD_CLOEXEC == 0 { highest = max(highest, Int(fd)) }
+        var count = 0
+        while true {
+            let flags = fcntl(Int32(3 + count), F_GETFD)
+            guard flags >= 0, flags & FD_CLOEXEC == 0 else { return count }
+            count += 1
         }
-        return highest - 2
     }
 }

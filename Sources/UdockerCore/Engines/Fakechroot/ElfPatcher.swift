@@ -27,8 +27,11 @@ public struct ElfPatcher: Sendable {
     /// libraries with a search path of their own. `changedSince` limits the walk to files changed after it.
     public func candidates(changedSince: time_t? = nil, excluding known: Set<String> = []) -> [Original] {
         var found: [Original] = []
+        var inodes = Set<[UInt64]>()
         let loader = root + state.loader
         walk(root) { path, st in
+            // Hard links are one file: patch it once.
+            guard inodes.insert([UInt64(st.st_dev), UInt64(st.st_ino)]).inserted else { return }
             if let since = changedSince, st.st_ctim.tv_sec < since { return }
             let relative = String(path.dropFirst(root.count))
             guard st.st_uid == uid, path != loader, !known.contains(relative), let elf = ElfFile(path: path), elf.isDynamic else { return }

@@ -19,13 +19,15 @@ public struct FakechrootSetup: Sendable {
     // MARK: facts about the container
 
     /// The loader and library directories, computed once and cached in ld.so.path / ld.lib.dirs.
+    /// `refresh` looks again (a recorded loader that still exists is kept: patched programs no longer name it).
     public func state(refresh: Bool = false) throws -> FakechrootState {
-        if !refresh, let loader = try? FileSystem.readString(file(.ldSoPath)).trimmingCharacters(in: .whitespacesAndNewlines),
-           !loader.isEmpty, let dirs = try? FileSystem.readString(file(.ldLibDirs)) {
+        let recorded = (try? FileSystem.readString(file(.ldSoPath)))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !refresh, let loader = recorded, !loader.isEmpty, let dirs = try? FileSystem.readString(file(.ldLibDirs)) {
             return FakechrootState(loader: loader, libraryDirectories: dirs.split(separator: ":").map {
                 $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
         }
-        let state = FakechrootState(loader: try findLoader(), libraryDirectories: libraryDirectories())
+        let loader = recorded.flatMap { !$0.isEmpty && FileSystem.isFile(root + $0) ? $0 : nil } ?? (try findLoader())
+        let state = FakechrootState(loader: loader, libraryDirectories: libraryDirectories())
         try FileSystem.atomicWrite(state.loader, to: file(.ldSoPath))
         try FileSystem.atomicWrite(state.libraryDirectories.joined(separator: ":"), to: file(.ldLibDirs))
         return state
@@ -113,18 +115,18 @@ public struct FakechrootSetup: Sendable {
         }
     }
 
-    /// Before each F3/F4 run: refuse a moved container, and for F4 patch what changed since the last patch.
-    public func prepareRun(_ mode: ExecMode, state: FakechrootState) throws {
-        guard mode == .F3 || mode == .F4 else { return }
-        guard let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines) else {
-            try patchFiles(state, force: false)
-            return
-        }
-        if patchedFor != realContainerDir {
-            throw UdockerError(.engine, "container was set up for \(mode.rawValue) at \(patchedFor) and is now at \(realContainerDir): "
-                               + "its programs still name the old path; run `udocker setup --execmode=\(mode.rawValue) --force "
-                               + "\(Paths.basename(containerDir))` here (or use F1, P1, R1 or U1, which patch no paths)")
-        }
+    /// Before each F3/F4 run: a container whose programs name another location is refused with the fix.
+    public func checkNotMoved(_ mode: ExecMode) throws {
+        guard mode == .F3 || mode == .F4,
+              let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines),
+              patchedFor != realContainerDir else { return }
+        throw UdockerError(.engine, "container was set up for \(mode.rawValue) at \(patchedFor) and is now at \(realContainerDir): "
+                           + "its programs still name the old path; run `udocker setup --execmode=\(mode.rawValue) --force "
+                           + "\(Paths.basename(containerDir))` here (or use F1, R1 or U1, which patch no paths)")
+    }
+
+    /// F4, before each run: patch what changed since the last patch.
+    public func refreshPatches(_ mode: ExecMode, state: FakechrootState) throws {
         if mode == .F4 { try patchChanged(state) }
     }
 

@@ -7,12 +7,15 @@ public struct ProotEngine: Engine {
     public var hostEnvironment: [String]
     /// Whether this proot has udocker's -p/--port option (Debian's has not).
     public var canMapPorts: Bool
+    /// Whether this proot has --kill-on-exit (Debian's has not; there proot waits for every traced process).
+    public var killOnExit: Bool
     public var debug: Bool
 
-    public init(proot: String, hostEnvironment: [String] = [], canMapPorts: Bool = false, debug: Bool = false) {
+    public init(proot: String, hostEnvironment: [String] = [], canMapPorts: Bool = false, killOnExit: Bool = false, debug: Bool = false) {
         self.proot = proot
         self.hostEnvironment = hostEnvironment
         self.canMapPorts = canMapPorts
+        self.killOnExit = killOnExit
         self.debug = debug
     }
 
@@ -31,7 +34,7 @@ public struct ProotEngine: Engine {
 
         var argv = [proot]
         if debug { argv += ["-v", "9"] }
-        argv.append("--kill-on-exit")
+        if killOnExit { argv.append("--kill-on-exit") }
         for bind in binds { argv += ["-b", bind] }
         // proot's -0 fakes root; -i gives the command these ids.
         argv += run.user.uid == 0 ? ["-0"] : ["-i", "\(run.user.uid):\(run.user.gid)"]

@@ -9,7 +9,7 @@ public struct RuncEngine: Engine {
 
     public var runtime: String
     public var kind: Runtime
-    /// Where the runtime keeps its state and the per-run bundle directories go (one per run).
+    /// Holds the runtime's state (state/) and the per-run bundle directories (bundles/).
     public var stateDir: String
     /// For R2/R3: the host's proot and what it needs to start.
     public var proot: String?
@@ -70,14 +70,14 @@ public struct RuncEngine: Engine {
 
         let spec = RuncSpec(root: run.root, args: args, env: env.entries, cwd: cwd,
                             hostUID: run.hostUser.uid, hostGID: run.hostUser.gid, mounts: mounts)
-        let bundle = stateDir + "/" + bundleName(run)
+        let bundle = stateDir + "/bundles/" + bundleName(run)
         preparation += [.makeDirectory(path: bundle), .writeFile(path: bundle + "/config.json", contents: try spec.encoded(), mode: 0o600)]
 
         var argv = [runtime]
         // runc's warnings about the cgroups a rootless container cannot have would land on the command's stderr;
         // its fatal errors are printed to stderr regardless of --log.
         argv += debug ? ["--debug"] : ["--log", "/dev/null"]
-        argv += ["--root", stateDir, "run", "--bundle", bundle]
+        argv += ["--root", stateDir + "/state", "run", "--bundle", bundle]
         if run.inheritedDescriptors > 0 { argv += ["--preserve-fds", String(run.inheritedDescriptors)] }
         argv.append(bundleName(run))
         return ExecPlan(executable: runtime, arguments: argv, environment: Self.runtimeEnvironment, preparation: preparation)
@@ -91,9 +91,9 @@ public struct RuncEngine: Engine {
 
     /// Removes bundles left by runs whose udocker process is gone (the runtime removes its own state).
     public static func pruneBundles(in stateDir: String) {
-        for name in (try? FileSystem.list(stateDir)) ?? [] where name.hasPrefix("udocker-") {
+        for name in (try? FileSystem.list(stateDir + "/bundles")) ?? [] where name.hasPrefix("udocker-") {
             guard let pid = name.split(separator: "-").last.flatMap({ Int32($0) }), kill(pid, 0) != 0, errno == ESRCH else { continue }
-            try? FileSystem.removeTree(stateDir + "/" + name)
+            try? FileSystem.removeTree(stateDir + "/bundles/" + name)
         }
     }
 }
