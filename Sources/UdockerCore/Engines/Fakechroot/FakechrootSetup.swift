@@ -26,7 +26,7 @@ public struct FakechrootSetup: Sendable {
             return FakechrootState(loader: loader, libraryDirectories: dirs.split(separator: ":").map {
                 $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
         }
-        let loader = recorded.flatMap { !$0.isEmpty && FileSystem.isFile(root + $0) ? $0 : nil } ?? (try findLoader())
+        let loader = try recorded.flatMap { !$0.isEmpty && FileSystem.isFile(root + $0) ? $0 : nil } ?? findLoader()
         let state = FakechrootState(loader: loader, libraryDirectories: libraryDirectories())
         try FileSystem.atomicWrite(state.loader, to: file(.ldSoPath))
         try FileSystem.atomicWrite(state.libraryDirectories.joined(separator: ":"), to: file(.ldLibDirs))
