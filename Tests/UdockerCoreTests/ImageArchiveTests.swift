@@ -41,7 +41,7 @@ struct ImageFixtures {
 
     /// Every path under the repository, hidden ones included: what a failed operation must leave unchanged.
     /// Lock files are not content: FileLock keeps them once made.
-    var repositorySnapshot: [String] { scratch.tree(repository.topDir).filter { !$0.hasPrefix(".lock-") } }
+    var repositorySnapshot: [String] { scratch.tree(repository.topDir).filter { !$0.hasPrefix(".locks") } }
 
     /// The files of an image's layers applied in order.
     func extracted(_ image: StoredImage) throws -> [String] {

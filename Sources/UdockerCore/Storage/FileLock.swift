@@ -6,6 +6,7 @@ public final class FileLock {
     private let fd: Int32
 
     public init(path: String) throws {
+        try FileSystem.makeDirectories(Paths.dirname(path), mode: 0o700)
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw UdockerError.posix("cannot open lock", path) }
         while flock(fd, LOCK_EX) != 0 {

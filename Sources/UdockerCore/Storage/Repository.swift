@@ -64,9 +64,10 @@ public struct Repository: Sendable {
     }
     public func containerNameLink(_ name: String) -> String { containersDir + "/" + name }
 
-    /// The lock file serialising changes to one image tag or container.
+    /// The lock file serialising changes to one image tag or container. Lock files live on in `.locks/`:
+    /// deleting one while another process waits on it would let two holders in.
     public func lockPath(_ name: String) -> String {
-        topDir + "/.lock-" + name.replacingOccurrences(of: "/", with: "%")
+        topDir + "/.locks/" + name.replacingOccurrences(of: "/", with: "%")
     }
 }
 
