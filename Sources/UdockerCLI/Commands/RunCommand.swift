@@ -26,6 +26,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
     @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
     @Flag(name: .customLong("nobanner"), help: "Print no banner.") var noBanner = false
+    @Option(name: .customLong("pull"), help: "Pull the image: missing (when not in the repository), never, always.")
+    var pull: PullPolicy = .missing
     @Argument(help: "Container id or name, or image.") var container: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -82,9 +84,6 @@ struct RunCommand: ParsableCommand {
     private func resolveContainer(_ context: Context) throws -> (String, Bool) {
         if let id = try? context.containers.resolve(container) { return (id, false) }
         let reference = try ImageReference.parse(container)
-        guard context.images.exists(reference) else {
-            throw UdockerError(.notFound, "container or image not found: \(container)")
-        }
-        return (try ContainerCreation.create(reference, name: name, context: context), true)
+        return (try ContainerCreation.create(reference, name: name, pull: pull, context: context), true)
     }
 }

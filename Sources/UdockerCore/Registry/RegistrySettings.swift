@@ -79,7 +79,7 @@ public struct RemoteImage: Sendable, Equatable, CustomStringConvertible {
         return RemoteImage(local: local, registry: registry, repository: components.joined(separator: "/"))
     }
 
-    static func isHost(_ component: String) -> Bool {
+    public static func isHost(_ component: String) -> Bool {
         component.contains(".") || component.contains(":") || component == "localhost"
     }
 
