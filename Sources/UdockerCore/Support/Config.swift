@@ -57,11 +57,12 @@ public struct Config: Sendable {
         let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         var values = defaults
         values["homedir"] = home + "/.udocker"
-        values["topdir"] = values["homedir"]
+        // The top directory is known before any file is read so that `%(topdir)s` in a file means the real one.
+        values["topdir"] = topDirOverride ?? environment["UDOCKER_DIR"] ?? values["homedir"]
         values["tmpdir"] = environment["TMPDIR"] ?? "/tmp"
 
         var files = ["/etc/udocker.conf", values["homedir"]! + "/udocker.conf"]
-        if let top = environment["UDOCKER_DIR"] ?? topDirOverride { files.append(top + "/udocker.conf") }
+        if let top = topDirOverride ?? environment["UDOCKER_DIR"] { files.append(top + "/udocker.conf") }
         for file in files where FileManager.default.isReadableFile(atPath: file) {
             try IniFile.read(path: file, into: &values)
         }
