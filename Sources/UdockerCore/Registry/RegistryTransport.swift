@@ -74,12 +74,13 @@ public final class RegistryTransport {
         if let failure = result.failure { return try recover(exchange, from: failure) }
         Log.debug("\(result.status) GET \(result.url)")
         switch result.status {
-        case 301, 302, 303, 307, 308 where result.redirectURL != nil:
+        case 301, 302, 303, 307, 308:
+            guard let target = result.redirectURL else { break }
             exchange.redirects += 1
             guard exchange.redirects <= Self.maxRedirects else {
                 throw UdockerError(.registry, "too many redirects from \(exchange.request.url)")
             }
-            exchange.url = result.redirectURL!
+            exchange.url = target
             return .again
         case 401 where exchange.request.authenticated:
             guard !exchange.answeredChallenge, let challenge = AuthChallenge.select(result.headers.all("WWW-Authenticate")) else {
@@ -110,8 +111,10 @@ public final class RegistryTransport {
             baseURL = "http://" + URLParts.withoutScheme(baseURL)
             exchange.url = "http://" + URLParts.withoutScheme(exchange.url)
             return .again
-        case .certificate(let text), .tlsHandshake(let text):
-            throw UdockerError(.network, "TLS with \(target) failed: \(text) (trust its CA with SSL_CERT_FILE, or use --insecure)")
+        case .certificate(let text):
+            throw UdockerError(.network, "TLS certificate of \(target) is not trusted: \(text) (give its CA in SSL_CERT_FILE, or use --insecure)")
+        case .tlsHandshake(let text):
+            throw UdockerError(.network, "no TLS session with \(target): \(text) (a plain HTTP registry needs --insecure)")
         case .unreachable(let text):
             throw UdockerError(.network, "cannot connect to \(target): \(text)")
         case .transient(let text):

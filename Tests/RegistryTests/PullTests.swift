@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+@testable import UdockerCore
+
+/// Pulls from a real docker-registry on loopback, plain HTTP.
+@Suite(.serialized, .enabled(if: Fixtures.toolsAvailable, "needs \(Fixtures.requiredTools.joined(separator: ", "))"))
+struct PullTests {
+    @Test func pullsAMultiLayerImageAndVerifiesIt() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let name = "\(registry.host)/tools/multi:v1"
+
+        let pull = try udocker.run(["--insecure", "pull", name])
+        #expect(pull.status == 0, "\(pull)")
+        #expect(udocker.images == [name])
+        try udocker.check(["verify", name])
+        let image = try ImageStore(repository: udocker.repository).image(ImageReference.parse(name))
+        #expect(image.layerIDs == (try registry.layers("tools/multi", tag: "v1")))
+        #expect(try ImageStore(repository: udocker.repository).verify(ImageReference.parse(name)).isEmpty)
+        #expect(udocker.layerFiles.allSatisfy { !$0.hasPrefix(".") }, "partial files left: \(udocker.layerFiles)")
+        // What is stored is the manifest as served (Docker schema 2 here), byte for byte.
+        #expect(Digest.sha256(image.manifest) == (try registry.manifestDigest("tools/multi", tag: "v1")))
+
+        // Everything is present: a second pull asks for the manifest only.
+        let again = try udocker.run(["--insecure", "pull", name])
+        #expect(again.status == 0)
+        #expect(!again.stderr.contains("downloading"), "\(again)")
+        let blobGets = registry.log.split(separator: "\n").filter { $0.contains("\"GET /v2/tools/multi/blobs/") }
+        #expect(blobGets.count == 4, "config and three layers, each fetched once: \(blobGets)")
+    }
+
+    @Test func plainHTTPNeedsInsecure() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let tls = try udocker.run(["pull", "\(registry.host)/tools/multi:v1"])
+        #expect(tls.status == 1)
+        #expect(tls.stderr.contains("--insecure"), "\(tls)")
+        let explicit = try udocker.run(["pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
+        #expect(explicit.status == 1)
+        #expect(explicit.stderr.contains("plain HTTP registry: use --insecure"), "\(explicit)")
+        #expect(udocker.images.isEmpty)
+        // With --insecure, --registry names where a name without host comes from; the local name stays as typed.
+        try udocker.check(["--insecure", "pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
+        #expect(udocker.images == ["tools/multi:v1"])
+    }
+
+    @Test func pullsByDigestIntoATagNamedByTheDigest() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let digest = try registry.manifestDigest("tools/multi", tag: "v1")
+        try udocker.check(["--insecure", "pull", "\(registry.host)/tools/multi@\(digest)"])
+        #expect(udocker.images == ["\(registry.host)/tools/multi:\(digest)"])
+        #expect(FileSystem.isFile(udocker.repository.tagDir("\(registry.host)/tools/multi", digest) + "/manifest"))
+    }
+
+    @Test func choosesThePlatformFromAnIndex() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let name = "\(registry.host)/tools/multiarch"
+
+        try udocker.check(["--insecure", "pull", name])
+        #expect(try udocker.check(["-q", "images", "-p"]).contains("linux/\(Platform.host.architecture)"))
+
+        let other = fixtures.otherPlatform
+        try udocker.check(["--insecure", "pull", "--platform=\(other.os)/\(other.architecture)", name])
+        #expect(try udocker.check(["-q", "images", "-p"]).contains("linux/\(other.architecture)"))
+
+        let missing = try udocker.run(["--insecure", "pull", "--platform=linux/s390x", name])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.contains("no image for platform linux/s390x"), "\(missing)")
+        #expect(missing.stderr.contains("available: linux/"), "\(missing)")
+
+        // manifest inspect prints the index itself, or with --platform the chosen manifest.
+        let index = try udocker.check(["--insecure", "manifest", "inspect", name])
+        #expect(index.contains(MediaType.ociIndex) && index.contains("\"manifests\""))
+        let chosen = try udocker.check(["--insecure", "manifest", "inspect", "--platform=linux/\(other.architecture)", name])
+        #expect(chosen.contains("\"layers\"") && !chosen.contains("\"manifests\""))
+    }
+
+    @Test func pullsGzipAndUncompressedLayers() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let name = "\(registry.host)/tools/mixed:v1"
+        try udocker.check(["--insecure", "pull", name])
+        let image = try ImageStore(repository: udocker.repository).image(ImageReference.parse(name))
+        #expect(image.layerIDs.count == 2)
+        let plain = try FileSystem.read(image.layerFiles[1])
+        #expect(String(decoding: plain.prefix(9), as: UTF8.self) == "mixed.txt", "second layer is a plain tar")
+        #expect(try ImageStore(repository: udocker.repository).verify(ImageReference.parse(name)).isEmpty)
+    }
+
+    @Test func searchesTheCatalogAndListsTags() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let found = try udocker.check(["--insecure", "-q", "search", "\(registry.host)/multi"])
+        let names = found.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names == ["\(registry.host)/tools/multi", "\(registry.host)/tools/multiarch"])
+        let all = try udocker.check(["--insecure", "-q", "search", "-a", "--registry=http://\(registry.host)", ""])
+        #expect(all.split(separator: "\n").count == 3)
+        let tags = try udocker.check(["--insecure", "search", "--list-tags", "\(registry.host)/tools/multi"])
+        #expect(tags == "v1\n")
+    }
+}
