@@ -46,6 +46,27 @@ struct PullTests {
         #expect(udocker.images == ["tools/multi:v1"])
     }
 
+    @Test func registryErrorsAreOneLineWithTheRegistrysCode() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let pull = try udocker.run(["-q", "--insecure", "pull", "\(registry.host)/tools/multi:nope"])
+        #expect(pull.status == 1)
+        #expect(pull.stderr == "Error: manifest tools/multi:nope: \(registry.host) answered HTTP 404: MANIFEST_UNKNOWN: manifest unknown\n")
+        #expect(try FileSystem.list(udocker.repository.reposDir).isEmpty)
+    }
+
+    @Test func runPullsOnlyAsItsPullOptionSays() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+        let never = try udocker.run(["--insecure", "run", "--pull=never", "\(registry.host)/tools/multi:v1", "true"])
+        #expect(never.status == 1)
+        #expect(never.stderr.contains("image not found: \(registry.host)/tools/multi:v1"), "\(never)")
+        #expect(!registry.log.contains("/manifests/"), "nothing asked of the registry")
+        #expect(try udocker.run(["run", "--pull=sometimes", "x", "true"]).status != 0)
+    }
+
     @Test func pullsByDigestIntoATagNamedByTheDigest() throws {
         let fixtures = try Fixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)

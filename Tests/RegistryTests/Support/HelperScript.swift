@@ -4,11 +4,15 @@
 ///   token it issues is logged as "USER SCOPE".
 /// - `proxy PORT LOG STALL_BYTES`: a forward HTTP proxy (absolute-URI requests) that logs each request with its
 ///   Range header and, the first time each blob larger than STALL_BYTES passes, stops sending after STALL_BYTES.
+/// - `redirect FRONT_PORT STORAGE_PORT REGISTRY USER PASSWORD LOG`: a registry front with Basic auth that forwards to
+///   REGISTRY but answers blob requests with a 307 to a "storage" port of its own, which logs whether the request
+///   carried an Authorization header.
+/// - `index PORT`: a Docker Hub search API (`/v2/search/repositories`) over a fixed list, two results a page.
 /// - `push REGISTRY REPOSITORY LAYOUT REF TAG`: pushes the OCI layout's REF (image or index) as TAG to a plain-HTTP
 ///   registry byte for byte, keeping uncompressed layers and index entries as they are (skopeo would rewrite them).
 enum HelperScript {
     static let text = #"""
-import base64, http.client, http.server, json, os, ssl, subprocess, sys, time, urllib.parse
+import base64, http.client, http.server, json, os, ssl, subprocess, sys, threading, time, urllib.parse
 
 def b64url(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -102,6 +106,74 @@ def proxy(port, log, stall_bytes):
     server.daemon_threads = True
     server.serve_forever()
 
+def serve(port, handler):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+class Answering(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, body=b"", headers={}):
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+def redirect(front_port, storage_port, registry, user, password, log):
+    upstream = urllib.parse.urlsplit(registry).netloc
+
+    def forward(handler):
+        connection = http.client.HTTPConnection(upstream, timeout=30)
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in ("host", "authorization", "connection")}
+        connection.request("GET", handler.path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        handler.answer(response.status, body, {k: v for k, v in response.getheaders()
+                                               if k.lower() not in ("connection", "transfer-encoding", "content-length")})
+
+    class Front(Answering):
+        def do_GET(self):
+            expected = "Basic " + base64.b64encode((user + ":" + password).encode()).decode()
+            if self.headers.get("Authorization") != expected:
+                return self.answer(401, b"", {"WWW-Authenticate": 'Basic realm="front"'})
+            if "/blobs/" in self.path:
+                return self.answer(307, b"", {"Location": "http://127.0.0.1:%d%s" % (storage_port, self.path)})
+            forward(self)
+
+    class Storage(Answering):
+        def do_GET(self):
+            with open(log, "a") as f:
+                f.write("%s authorization=%s\n" % (self.path, "yes" if "Authorization" in self.headers else "no"))
+            forward(self)
+
+    storage = serve(storage_port, Storage)
+    threading.Thread(target=storage.serve_forever, daemon=True).start()
+    serve(front_port, Front).serve_forever()
+
+def index(port):
+    names = ["library/busybox", "someone/busybox-tools", "other/busyboxplus", "library/alpine", "x/busybox-extra"]
+
+    class Index(Answering):
+        def do_GET(self):
+            url = urllib.parse.urlsplit(self.path)
+            if url.path != "/v2/search/repositories":
+                return self.answer(404, b'{"message": "not found"}')
+            query = urllib.parse.parse_qs(url.query)
+            found = [n for n in names if query["query"][0] in n]
+            page = int(query.get("page", ["1"])[0])
+            results = [{"repo_name": n, "short_description": "about " + n + "\nmore", "star_count": i,
+                        "is_official": n.startswith("library/")} for i, n in enumerate(found)][2 * page - 2:2 * page]
+            more = "http://127.0.0.1:%d/next" % port if 2 * page < len(found) else None
+            self.answer(200, json.dumps({"count": len(found), "next": more, "results": results}).encode())
+
+    serve(port, Index).serve_forever()
+
 def push(registry, repository, layout, ref, tag):
     host = urllib.parse.urlsplit(registry).netloc
 
@@ -153,6 +225,10 @@ if __name__ == "__main__":
         token_server(int(args[0]), args[1], args[2], args[3], args[4], args[5])
     elif mode == "proxy":
         proxy(int(args[0]), args[1], int(args[2]))
+    elif mode == "redirect":
+        redirect(int(args[0]), int(args[1]), args[2], args[3], args[4], args[5])
+    elif mode == "index":
+        index(int(args[0]))
     elif mode == "push":
         push(*args)
 """#
