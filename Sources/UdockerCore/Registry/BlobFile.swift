@@ -33,7 +33,7 @@ final class BlobFile: ResponseBodySink {
             if busy { return .busy }
             throw error
         }
-        if FileSystem.isFile(final) {
+        if FileSystem.isFile(final) && (expectedSize == nil || FileSystem.size(final) == expectedSize) {
             // Whoever held the lock renamed its file into layers/; what is at the partial path now is ours and empty.
             close(fd)
             try? FileSystem.removeFile(partial)
@@ -120,8 +120,8 @@ final class BlobFile: ResponseBodySink {
         size += Int64(bytes.count)
     }
 
-    /// Checks the digest of everything received and renames the file into `layers/`. A mismatch removes the
-    /// partial file: its content is wrong and must not be resumed.
+    /// Checks the digest of everything received and renames the file into `layers/` (over a damaged copy, if one
+    /// was there). A mismatch removes the partial file: its content is wrong and must not be resumed.
     func commit() throws {
         let actual = hasher.finalize()
         guard actual == digest else {
@@ -132,8 +132,8 @@ final class BlobFile: ResponseBodySink {
             try? FileSystem.removeFile(partialPath)
             throw UdockerError(.digestMismatch, "blob \(digest) has \(size) bytes, its manifest says \(expectedSize)")
         }
-        guard fsync(fd) == 0 else { throw UdockerError.posix("cannot write", partialPath) }
+        // No fsync: blobs are a verified cache that can be fetched again, and waiting for the disk here costs a third
+        // of a pull. What a crash can leave is a short file, which the next pull sees by its size and replaces.
         guard rename(partialPath, finalPath) == 0 else { throw UdockerError.posix("cannot store blob", finalPath) }
-        FileSystem.fsyncDirectory(Paths.dirname(finalPath))
     }
 }

@@ -37,8 +37,11 @@ public struct ImagePuller {
         }
         var seen = Set<String>()
         let blobs = ([config] + layers).filter { seen.insert($0.digest).inserted }
-        // A blob in layers/ was verified when it was stored there.
-        let missing = blobs.filter { !store.hasBlob($0.digest) }
+        // A blob in layers/ was verified when it was stored there; one whose size is wrong was cut short by a crash.
+        let missing = blobs.filter { blob in
+            let size = FileSystem.size(store.repository.layerPath(blob.digest))
+            return size < 0 || (blob.size.map { $0 != size } ?? false)
+        }
 
         let bytes = missing.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
         if !missing.isEmpty {
