@@ -45,7 +45,7 @@ public struct ImagePuller {
 
         let bytes = missing.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
         if !missing.isEmpty {
-            Log.info("downloading \(missing.count) of \(blobs.count) blobs of \(image) (\(PullProgress.megabytes(bytes)))")
+            Log.info("downloading \(missing.count) of \(blobs.count) blobs of \(image) (\(PullProgress.formatSize(bytes)))")
         }
         let fetcher = BlobFetcher(transport: client.transport, repository: store.repository,
                                   concurrency: client.settings.concurrentDownloads, progress: PullProgress())

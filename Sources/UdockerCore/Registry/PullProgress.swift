@@ -41,7 +41,7 @@ final class PullProgress {
         guard let index = items.firstIndex(where: { $0.digest == digest }) else { return }
         items[index].state = .done
         if let size = items[index].size { items[index].bytes = size }
-        if enabled && !live { Log.info("downloaded \(Self.short(digest)) (\(Self.megabytes(items[index].bytes)))") }
+        if enabled && !live { Log.info("downloaded \(Self.short(digest)) (\(Self.formatSize(items[index].bytes)))") }
         draw(force: true)
     }
 
@@ -51,15 +51,15 @@ final class PullProgress {
         lastDraw = Date()
         let now = Date()
         var lines = items.map { item -> String in
-            let total = item.size.map { "/" + Self.megabytes($0) } ?? ""
+            let total = item.size.map { "/" + Self.formatSize($0) } ?? ""
             let rate = item.state == .downloading
                 ? "  " + Self.rate(item.bytes - item.resumedAt, now.timeIntervalSince(item.startedAt)) : ""
             return " \(Self.short(item.digest))  \(item.state.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0))"
-                + " \(Self.megabytes(item.bytes))\(total)\(rate)"
+                + " \(Self.formatSize(item.bytes))\(total)\(rate)"
         }
         let bytes = items.reduce(Int64(0)) { $0 + $1.bytes }, fresh = items.reduce(Int64(0)) { $0 + $1.bytes - $1.resumedAt }
         let size = items.reduce(Int64(0)) { $0 + ($1.size ?? $1.bytes) }
-        lines.append(" total                      \(Self.megabytes(bytes))/\(Self.megabytes(size))  \(Self.rate(fresh, now.timeIntervalSince(started)))")
+        lines.append(" total                      \(Self.formatSize(bytes))/\(Self.formatSize(size))  \(Self.rate(fresh, now.timeIntervalSince(started)))")
         var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)A" : ""
         for line in lines { text += "\r\u{1B}[2K" + line + "\n" }
         drawnLines = lines.count
@@ -68,7 +68,10 @@ final class PullProgress {
 
     static func short(_ digest: String) -> String { String(digest.prefix(19)) }
 
-    static func megabytes(_ bytes: Int64) -> String { String(format: "%.1f MB", Double(bytes) / 1e6) }
+    /// Sizes as docker shows them: kB below a megabyte, MB above (decimal units).
+    static func formatSize(_ bytes: Int64) -> String {
+        bytes < 1_000_000 ? String(format: "%.1f kB", Double(bytes) / 1e3) : String(format: "%.1f MB", Double(bytes) / 1e6)
+    }
 
     static func rate(_ bytes: Int64, _ seconds: Double) -> String {
         String(format: "%.1f MB/s", Double(bytes) / 1e6 / max(seconds, 0.001))

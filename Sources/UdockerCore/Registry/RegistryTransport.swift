@@ -70,7 +70,7 @@ public final class RegistryTransport {
 
     /// Decides, from one attempt's result, whether the exchange is finished or goes again (and when).
     func evaluate(_ exchange: Exchange, _ result: TransferResult) throws -> Step {
-        if let error = result.sinkError { throw error }
+        if let error = result.bodyError { throw error }
         if let failure = result.failure { return try recover(exchange, from: failure) }
         Log.debug("\(result.status) GET \(result.url)")
         switch result.status {
@@ -147,9 +147,10 @@ public final class RegistryTransport {
         case .basic:
             guard credentials != nil else { throw needsLogin() }
         case .bearer:
-            // The token we sent (if any) was not enough: get a fresh one for the scope the registry names.
-            tokens.forget(scope ?? challenge.scope ?? "")
-            _ = try bearerToken(challenge, scope: scope ?? challenge.scope)
+            // The token we sent (if any) was not enough: get a fresh one (for the challenge's scope when the
+            // request names none).
+            tokens.forget(scope ?? "")
+            _ = try bearerToken(challenge, scope: scope)
         }
     }
 

@@ -51,8 +51,8 @@ struct TransferResult {
     let headers: HTTPHeaders
     let body: Data
     let redirectURL: String?
-    /// Set when the body sink refused the data (digest overrun, disk full): the transfer was aborted for it.
-    let sinkError: (any Error)?
+    /// Set when the body was refused (a blob over its size, a full disk, an oversized answer): the transfer was aborted.
+    let bodyError: (any Error)?
 }
 
 /// Receives the body of a successful response (a blob streaming into its partial file). Bodies the sink does
@@ -81,7 +81,7 @@ final class CurlEasy {
     private var body = Data()
     private var sink: ResponseBodySink?
     private var sinkTakesBody: Bool?
-    private var sinkError: (any Error)?
+    private var bodyError: (any Error)?
     /// Bodies not taken by a sink are error documents or API answers; anything larger is not a registry's.
     private static let bodyLimit = 64 << 20
 
@@ -108,7 +108,7 @@ final class CurlEasy {
         body = Data()
         self.sink = sink
         sinkTakesBody = nil
-        sinkError = nil
+        bodyError = nil
         errorBuffer[0] = 0
 
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -153,13 +153,13 @@ final class CurlEasy {
         ud_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &responseCode)
         var redirect: UnsafeMutablePointer<CChar>?
         ud_curl_getinfo_str(handle, CURLINFO_REDIRECT_URL, &redirect)
-        if code == CURLE_OK, sinkTakesBody == nil, let sink, sinkError == nil {
+        if code == CURLE_OK, sinkTakesBody == nil, let sink, bodyError == nil {
             // An empty body never reached the write callback: the sink still has to see the response.
-            do { sinkTakesBody = try sink.begin(status: responseCode, headers: headers) } catch { sinkError = error }
+            do { sinkTakesBody = try sink.begin(status: responseCode, headers: headers) } catch { bodyError = error }
         }
-        let failure: TransportFailure? = code == CURLE_OK || sinkError != nil ? nil : Self.classify(code, errorText(code))
+        let failure: TransportFailure? = code == CURLE_OK || bodyError != nil ? nil : Self.classify(code, errorText(code))
         let result = TransferResult(url: url, failure: failure, status: Int(responseCode), headers: headers, body: body,
-                                    redirectURL: redirect.map { String(cString: $0) }, sinkError: sinkError)
+                                    redirectURL: redirect.map { String(cString: $0) }, bodyError: bodyError)
         sink = nil
         return result
     }
@@ -208,7 +208,7 @@ final class CurlEasy {
             }
             return true
         } catch {
-            sinkError = error
+            bodyError = error
             return false
         }
     }
