@@ -1,0 +1,24 @@
+import ArgumentParser
+import UdockerCore
+
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write a container's files (or, with --clone, the whole container) as a tar.")
+
+    @Option(name: .customShort("o"), help: "The tarball to create; `-` or none writes standard output.") var output: String?
+    @Flag(name: .customLong("clone"), help: "Export in udocker's clone format, for `import --clone`.") var clone = false
+    @Argument(help: "`-` for standard output, then the container id or name.") var arguments: [String] = []
+
+    func run() throws {
+        var rest = arguments
+        var file = output
+        if rest.first == "-" && rest.count == 2 {
+            file = "-"
+            rest.removeFirst()
+        }
+        guard rest.count == 1 else { throw ValidationError("export needs one container id or name") }
+        let target = TarOutput(file)
+        if case .file(let path) = target { Log.info("exporting to file \(path)") }
+        try ContainerTransfer(store: Context.get().containers).export(rest[0], to: target, clone: clone)
+    }
+}
