@@ -36,6 +36,23 @@ struct PullTests {
         #expect(try ImageStore(repository: udocker.repository).verify(ImageReference.parse(name)).isEmpty)
     }
 
+    @Test func createAndRunPullAMissingImage() throws {
+        let fixtures = try Fixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker(fixtures: fixtures)
+
+        let id = try udocker.check(["--insecure", "create", "--name=multi", "\(registry.host)/tools/multi:v1"])
+        #expect(!id.isEmpty)
+        #expect(udocker.images == ["\(registry.host)/tools/multi:v1"])
+        let run = try udocker.run(["run", "--nobanner", "multi"])
+        #expect(run.status == 0, "\(run)")
+        #expect(run.stdout == "hello from layer three\n", "the image's Cmd over all three layers")
+
+        let mixed = try udocker.run(["--insecure", "run", "--rm", "--nobanner", "\(registry.host)/tools/mixed:v1", "/bin/cat", "/mixed.txt"])
+        #expect(mixed.status == 0, "\(mixed)")
+        #expect(mixed.stdout == "plain tar layer\n")
+    }
+
     @Test func plainHTTPNeedsInsecure() throws {
         let fixtures = try Fixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
