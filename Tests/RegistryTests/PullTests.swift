@@ -51,6 +51,13 @@ struct PullTests {
         let mixed = try udocker.run(["--insecure", "run", "--rm", "--nobanner", "\(registry.host)/tools/mixed:v1", "/bin/cat", "/mixed.txt"])
         #expect(mixed.status == 0, "\(mixed)")
         #expect(mixed.stdout == "plain tar layer\n")
+
+        // run passes --platform and --registry on to the pull.
+        let other = fixtures.otherPlatform
+        let platformRun = try udocker.run(["--insecure", "run", "--rm", "--nobanner", "--platform=linux/\(other.architecture)",
+                                           "--registry=http://\(registry.host)", "tools/multiarch", "/bin/true"])
+        #expect(platformRun.status == 0, "\(platformRun)")
+        #expect(try udocker.check(["-q", "images", "-p"]).contains("linux/\(other.architecture)    . tools/multiarch:latest"))
     }
 
     @Test func plainHTTPNeedsInsecure() throws {

@@ -41,4 +41,9 @@ enum Format {
         let cut = truncate ? String(text.prefix(width)) : text
         return cut.count >= width ? cut : cut + String(repeating: " ", count: width - cut.count)
     }
+
+    /// printf's %N.Ns (right-aligned).
+    static func padLeft(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+    }
 }

@@ -16,14 +16,15 @@ struct PsCommand: ParsableCommand {
         if mode { header += "MOD " }
         if size { header += "SIZE " }
         if platform { header += "PLATFORM           " }
-        Output.stdout(header + Format.pad("NAMES", 18) + " IMAGE\n")
+        Output.stdout(header + Format.pad("NAMES", 18) + " " + Format.pad("IMAGE", 20) + "\n")
         for info in try store.list() {
             var line = Format.pad(info.id, 36, truncate: true) + " " + (info.isProtected ? "P" : ".") + " " + (info.isWritable ? "W" : "R") + " "
-            if mode { line += Format.pad(String((info.execMode ?? context.config["default_execution_mode"] ?? "P1").prefix(2)), 2) + " " }
-            if size { line += Format.pad(String(String(DiskUsage.megabytes(context.repository.containerRoot(info.id))).prefix(5)), 5) + " " }
+            // udocker 1.3's formats: "%2.2s " mode, "%5.5s " size (right-aligned), "%-18.100s %-20.100s" names, image.
+            if mode { line += Format.padLeft(String((info.execMode ?? context.config["default_execution_mode"] ?? "P1").prefix(2)), 2) + " " }
+            if size { line += Format.padLeft(String(String(DiskUsage.megabytes(context.repository.containerRoot(info.id))).prefix(5)), 5) + " " }
             if platform { line += Format.pad((try? store.imageConfig(info.id).platform) ?? "unknown/unknown", 18, truncate: true) + " " }
             let names = "[" + info.names.map { "'\($0)'" }.joined(separator: ", ") + "]"
-            line += Format.pad(info.names.isEmpty ? "" : names, 18) + " " + info.imageName
+            line += Format.pad(String((info.names.isEmpty ? "" : names).prefix(100)), 18) + " " + Format.pad(String(info.imageName.prefix(100)), 20)
             Output.stdout(line + "\n")
         }
     }

@@ -16,8 +16,11 @@ struct RmCommand: ParsableCommand {
         var failures: [String] = []
         for container in containers {
             do {
-                Log.info("deleting container: \(container)")
-                try store.remove(container)
+                // As udocker 1.3: a container that cannot be deleted gets only its error line, no "deleting".
+                let id = try store.resolve(container)
+                if store.isProtected(id) { throw UdockerError(.protected, "container is protected: \(container)") }
+                Log.info("deleting container: \(id)")
+                try store.remove(id)
             } catch let error as UdockerError {
                 Output.stderr("Error: \(error)\n")
                 failures.append(container)

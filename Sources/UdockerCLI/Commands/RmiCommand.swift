@@ -10,6 +10,8 @@ struct RmiCommand: ParsableCommand {
     func run() throws {
         let context = try Context.get()
         let reference = try ImageReference.parse(image)
+        // As udocker 1.3: an image that cannot be deleted gets only its error line, no "deleting".
+        if try context.images.image(reference).isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
         Log.info("deleting image: \(reference)")
         try context.images.remove(reference, force: force)
     }

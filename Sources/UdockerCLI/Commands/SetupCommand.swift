@@ -3,8 +3,8 @@ import UdockerCore
 
 struct SetupCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "setup", abstract: "Show or change a container's execution mode.")
-    @Option(name: .customLong("execmode"), help: "Execution mode: P1 P2 F1 F2 F3 F4 R1 R2 R3 S1 U1.") var execmode: String?
-    @Flag(name: .customLong("force"), help: "Redo the mode's set-up even if already done.") var force = false
+    @Option(name: .customLong("execmode"), help: "Execution mode: P1 P2 F1 F2 F3 F4 R1 R2 R3 S1 U1, or auto.") var execmode: String?
+    @Flag(name: .customLong("force"), help: "Redo the mode's set-up even if already done (e.g. after moving the container).") var force = false
     @Flag(name: .customLong("purge"), help: "Remove what udocker added to the container.") var purge = false
     @Flag(name: .customLong("fixperm"), help: "Make every file owner-writable again.") var fixperm = false
     @Flag(name: .customLong("nvidia"), help: "Add the host's NVIDIA libraries.") var nvidia = false
@@ -13,15 +13,33 @@ struct SetupCommand: ParsableCommand {
     func run() throws {
         let context = try Context.get()
         let id = try context.containers.resolve(container)
-        let modes = ExecModeStore(repository: context.repository)
+        let repository = context.repository
+        let modes = ExecModeStore(repository: repository)
+        let tools = HostTools(locator: ToolLocator(repositoryBin: repository.binDir), config: context.config, libDir: repository.libDir)
+        let root = RunPreparation.realPath(repository.containerRoot(id))
+        let containerDir = repository.containerDir(id)
+        let lock = repository.lockPath("container-" + id)
+        let setup = ModeSetup(tools: tools)
+
+        if purge { try setup.purge(containerDir: containerDir, root: root, lock: lock) }
+        if fixperm { ModeSetup.fixPermissions(root: root) }
+        if nvidia { try NvidiaLibraries.install(into: root) }
         guard let execmode else {
-            Output.stdout("execmode: \(try modes.mode(of: id).rawValue)\n")
+            if !(purge || fixperm || nvidia) || force { Output.stdout("execmode: \(try modes.mode(of: id).rawValue)\n") }
+            if force { try setup.apply(try modes.mode(of: id), containerDir: containerDir, root: root, force: true, lock: lock) }
             return
         }
-        let mode = try ExecMode.parse(execmode)
-        guard mode.family == .proot else {
-            throw UdockerError(.unsupported, "execution mode \(mode.rawValue) is not available in this build")
+        let mode: ExecMode
+        switch try ExecModeStore.parse(execmode) {
+        case .mode(let chosen):
+            mode = chosen
+        case .auto:
+            let preparation = RunPreparation(store: context.containers, sysDirs: context.config.list("sysdirs_list"))
+            let verdict = try RunPlanner(preparation: preparation, config: context.config, tools: tools).autoVerdict(for: id, refresh: true)
+            mode = verdict.mode
+            Log.info("auto: execmode \(mode.rawValue)")
         }
+        try setup.apply(mode, containerDir: containerDir, root: root, force: force, lock: lock)
         try modes.setMode(mode, of: id)
     }
 }

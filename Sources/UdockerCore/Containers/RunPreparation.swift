@@ -1,42 +1,84 @@
 import Foundation
 
-/// Turns (container, run options, image metadata, invoking user) into a `ContainerRun` the engines consume.
-/// Follows udocker 1.3: the image's Entrypoint/Cmd/Env/WorkingDir/User unless --nometa, udocker's container_*
-/// variables, sysdirs bound unless --nosysdirs, the working directory defaulting to the user's home.
+/// Turns (container, run options, image metadata, invoking user, mode) into the `ContainerRun` engines consume.
+/// This is the single place run options meet image metadata. Follows udocker 1.3: the image's
+/// Entrypoint/Cmd/Env/WorkingDir/User unless --nometa, udocker's container_* variables, sysdirs bound unless
+/// --nosysdirs, the working directory defaulting to the user's home, passwd/group holding the user.
 public struct RunPreparation: Sendable {
+    /// Where the root file system comes from: a stored container, or a directory given with --location.
+    public enum Source: Sendable {
+        case container(id: String)
+        case location(root: String, stateDir: String)
+    }
+
     public var store: ContainerStore
     public var hostUser: HostUser
     public var hostEnvironment: [String: String]
     public var sysDirs: [String]
+    /// Host directories --dri binds when they exist (udocker's dri_list).
+    public var driDirs: [String]
+    public var inheritedDescriptors: Int
 
     public init(store: ContainerStore, hostUser: HostUser = .current(),
-                hostEnvironment: [String: String] = ProcessInfo.processInfo.environment, sysDirs: [String]) {
+                hostEnvironment: [String: String] = ProcessInfo.processInfo.environment, sysDirs: [String],
+                driDirs: [String] = RunPreparation.defaultDriDirs, inheritedDescriptors: Int = 0) {
         self.store = store
         self.hostUser = hostUser
         self.hostEnvironment = hostEnvironment
         self.sysDirs = sysDirs
+        self.driDirs = driDirs
+        self.inheritedDescriptors = inheritedDescriptors
     }
 
+    public static let defaultDriDirs = ["/usr/lib64/dri", "/lib64/dri", "/usr/lib/dri", "/lib/dri",
+                                        "/usr/lib/x86_64-linux-gnu/dri", "/dev/dri"]
+
     public func prepare(id: String, mode: ExecMode, options: RunOptions) throws -> ContainerRun {
+        try prepare(.container(id: id), mode: mode, options: options)
+    }
+
+    public func prepare(_ source: Source, mode: ExecMode, options: RunOptions) throws -> ContainerRun {
         let repository = store.repository
-        let root = repository.containerRoot(id)
-        let image = options.noMeta ? ImageConfig() : try store.imageConfig(id)
-        let user = try resolveUser(options.user ?? (image.user.isEmpty ? nil : image.user), root: root)
-        let names = try store.names(of: id)
+        let id: String, root: String, containerDir: String, names: [String], image: ImageConfig
+        switch source {
+        case .container(let containerID):
+            id = containerID
+            root = Self.realPath(repository.containerRoot(containerID))
+            containerDir = repository.containerDir(containerID)
+            names = try store.names(of: containerID)
+            image = options.noMeta ? ImageConfig() : try store.imageConfig(containerID)
+        case .location(let location, let stateDir):
+            guard FileSystem.isDirectoryFollowingLinks(location) else {
+                throw UdockerError(.notFound, "invalid --location, not a directory: \(location)")
+            }
+            id = "location"
+            root = Self.realPath(location)
+            containerDir = stateDir
+            names = []
+            image = ImageConfig()
+        }
+
+        let user = try resolveUser(mode: mode, explicit: options.user,
+                                   fromImage: image.user.isEmpty ? nil : image.user, root: root)
+        let binds = try bindings(options)
+        let paths = ContainerPaths(root: root, binds: binds)
 
         var env = EnvironmentList()
         if options.hostEnv {
-            for (key, value) in hostEnvironment.sorted(by: { $0.key < $1.key }) { env.set(key, value) }
-        } else if let term = hostEnvironment["TERM"] {
-            env.set("TERM", term)
+            for (key, value) in hostEnvironment.sorted(by: { $0.key < $1.key }) where !Self.hostOnlyVariables.contains(key) {
+                env.set(key, value)
+            }
+        } else {
+            for key in Self.passedHostVariables { if let value = hostEnvironment[key] { env.set(key, value) } }
         }
         for entry in image.env { env.set(entry) }
         env.setIfAbsent("PATH", user.uid == 0 ? repository.config["root_path"] ?? "/usr/sbin:/sbin:/usr/bin:/bin"
                                               : repository.config["user_path"] ?? "/usr/local/bin:/usr/bin:/bin")
-        env.setIfAbsent("HOME", user.home)
+        env.set("HOME", user.home)
         env.set("USER", user.name)
         env.set("LOGNAME", user.name)
         env.set("USERNAME", user.name)
+        env.set("PS1", String(id.prefix(8)) + (user.uid == 0 ? "# " : "$ "))
         env.set("SHLVL", "0")
         env.set("container_ruser", hostUser.name)
         env.set("container_root", root)
@@ -51,50 +93,131 @@ public struct RunPreparation: Sendable {
 
         var command = options.command
         var entrypoint = image.entrypoint
-        if let override = options.entrypoint { entrypoint = override.isEmpty ? [] : [override] }
+        if let override = options.entrypoint {
+            entrypoint = override.isEmpty ? [] : override.split(separator: " ").map(String.init)
+        }
         if command.isEmpty { command = options.entrypoint == nil || !image.cmd.isEmpty ? image.cmd : [] }
         command = entrypoint + command
         if command.isEmpty {
             command = FileSystem.exists(root + "/bin/bash") ? ["bash", "-i"] : ["/bin/sh", "-i"]
+            Log.warning("no command given, assuming: \(command.joined(separator: " "))")
         }
 
-        var workdir = options.workingDirectory ?? (image.workingDir.isEmpty ? user.home : image.workingDir)
-        if options.workingDirectory == nil && !FileSystem.isDirectoryFollowingLinks(root + workdir) { workdir = "/" }
+        let defaultDir = image.workingDir.isEmpty ? user.home : image.workingDir
+        let workdir = options.workingDirectory ?? defaultDir
         guard workdir.hasPrefix("/") else { throw UdockerError(.invalidInput, "working directory must be absolute: \(workdir)") }
+        let cwd: String
+        if let host = paths.hostPath(workdir), FileSystem.isDirectoryFollowingLinks(host) {
+            cwd = workdir
+        } else if options.workingDirectory != nil {
+            throw UdockerError(.notFound, "invalid working directory: \(workdir)")
+        } else {
+            cwd = "/"
+        }
 
+        guard let executable = ResolvedCommand.find(command[0], path: env.value("PATH") ?? "", workingDirectory: cwd, in: paths) else {
+            throw UdockerError(.notFound, "command not found or has no execute bit set: \(command[0])")
+        }
+
+        return ContainerRun(id: id, names: names, root: root, containerDir: containerDir, mode: mode,
+                            command: command, executable: executable, environment: env.entries,
+                            workingDirectory: cwd, hostWorkingDirectory: paths.hostPath(cwd), user: user, hostUser: hostUser, binds: binds,
+                            accounts: try accounts(for: user, mode: mode, root: root, options: options),
+                            inheritedDescriptors: inheritedDescriptors, options: options)
+    }
+
+    /// Host variables a container gets without --hostenv (udocker's valid_host_env).
+    static let passedHostVariables = ["TERM", "PROOT_NO_SECCOMP", "PROOT_NEW_SECCOMP", "PROOT_TMP_DIR",
+                                      "PROOT_LOADER", "PROOT_LOADER_32", "SLURM_JOBID", "SLURM_JOB_ID",
+                                      "PMI_FD", "PMI_RANK", "PMI_SIZE", "PMIX_RANK", "PMIX_NAMESPACE",
+                                      "PMIX_SERVER_URI2", "PMIX_SERVER_URI21", "PMIX_SERVER_URI3",
+                                      "PMIX_SERVER_URI4", "PMIX_SECURITY_MODE", "PMIX_PTL_MODULE",
+                                      "PMIX_SERVER_TMPDIR", "PMIX_SYSTEM_TMPDIR", "PMIX_GDS_MODULE",
+                                      "PMIX_HOSTNAME", "PMIX_VERSION", "PMIX_BFROP_BUFFER_TYPE"]
+    /// Host variables never passed, even with --hostenv (udocker's invalid_host_env).
+    static let hostOnlyVariables: Set<String> = ["VTE_VERSION"]
+
+    /// Sysdirs (unless --nosysdirs), --dri, --bindhome, then -v volumes, less --novol.
+    func bindings(_ options: RunOptions) throws -> [RunOptions.Volume] {
         var binds: [RunOptions.Volume] = []
         if !options.noSysDirs {
             binds += sysDirs.filter(FileSystem.exists).map { RunOptions.Volume(hostPath: $0, containerPath: $0) }
         }
+        if options.dri { binds += driDirs.filter(FileSystem.exists).map { RunOptions.Volume(hostPath: $0, containerPath: $0) } }
         if options.bindHome { binds.append(RunOptions.Volume(hostPath: hostUser.home, containerPath: hostUser.home)) }
-        for volume in options.volumes where !options.noVolumes.contains(volume.containerPath) {
+        for volume in options.volumes {
             guard FileSystem.exists(volume.hostPath) else {
                 throw UdockerError(.notFound, "invalid host volume path: \(volume.hostPath)")
             }
+            guard volume.containerPath != "/" else { throw UdockerError(.invalidInput, "invalid container volume path: /") }
+            binds.removeAll { $0.containerPath == volume.containerPath }
             binds.append(volume)
         }
-
-        return ContainerRun(id: id, names: names, root: root, containerDir: repository.containerDir(id), mode: mode,
-                            command: command, environment: env.entries, workingDirectory: workdir, user: user,
-                            binds: binds, options: options)
+        for novol in options.noVolumes {
+            let before = binds.count
+            binds.removeAll { $0.hostPath == novol || $0.containerPath == novol }
+            if binds.count == before { Log.warning("--novol \(novol) not in volumes list") }
+        }
+        return binds
     }
 
+    /// The identity inside the container, by what the mode can do (see `ExecMode.Identities`):
     /// `-u` accepts a name, a uid, or uid:gid; names are looked up in the container's /etc/passwd.
-    /// Without `-u` the invoking user runs with their own ids.
-    func resolveUser(_ spec: String?, root: String) throws -> ContainerRun.User {
-        guard let spec, !spec.isEmpty else {
-            return .init(name: hostUser.name, uid: hostUser.uid, gid: hostUser.gid, home: hostUser.home, shell: hostUser.shell)
+    func resolveUser(mode: ExecMode, explicit: String?, fromImage: String?, root: String) throws -> ContainerRun.User {
+        let invoker = ContainerRun.User(name: hostUser.name, uid: hostUser.uid, gid: hostUser.gid,
+                                        home: hostUser.home, shell: "/bin/sh")
+        let rootUser = ContainerRun.User(name: "root", uid: 0, gid: 0, home: "/root", shell: "/bin/sh")
+        let spec = explicit ?? fromImage
+        switch mode.identities {
+        case .any:
+            guard let spec, !spec.isEmpty else { return invoker }
+            return try lookupUser(spec, root: root)
+        case .rootOnly:
+            guard let spec, !spec.isEmpty else { return rootUser }
+            let wanted = try? lookupUser(spec, root: root)
+            if wanted?.uid == 0 { return rootUser }
+            if explicit == nil {
+                Log.warning("image user \(spec) ignored: mode \(mode.rawValue) runs as root (mapped to you)")
+                return rootUser
+            }
+            throw UdockerError(.unsupported, "mode \(mode.rawValue) runs only as root (uid 0 mapped to you), not as \(spec); "
+                               + "modes that can run as another user: P1 P2 R2 R3")
+        case .invokerOnly:
+            guard let spec, !spec.isEmpty else { return invoker }
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            let wanted = try? lookupUser(spec, root: root)
+            let isInvoker = parts[0] == hostUser.name || parts[0] == String(hostUser.uid)
+                || (wanted.map { $0.uid == hostUser.uid && (parts.count == 1 || $0.gid == hostUser.gid) } ?? false)
+            if isInvoker {
+                var user = invoker
+                if let wanted, wanted.uid == hostUser.uid { user.name = wanted.name; user.home = wanted.home; user.shell = wanted.shell }
+                return user
+            }
+            if explicit == nil {
+                Log.warning("image user \(spec) ignored: mode \(mode.rawValue) runs as the invoking user (\(hostUser.name))")
+                return invoker
+            }
+            throw UdockerError(.unsupported, "mode \(mode.rawValue) runs only as the invoking user \(hostUser.name) "
+                               + "(uid \(hostUser.uid)), not as \(spec); modes that can run as another user: P1 P2 R2 R3"
+                               + (spec == "root" || spec == "0" ? " (and R1 as root)" : ""))
         }
+    }
+
+    func lookupUser(_ spec: String, root: String) throws -> ContainerRun.User {
         let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
         let entries = PasswdFile.entries(root + "/etc/passwd")
-        let match = entries.first { $0.name == parts[0] || String($0.uid) == parts[0] }
+        let match = entries.first { $0.name == parts[0] } ?? entries.first { String($0.uid) == parts[0] }
         var user: ContainerRun.User
         if let match {
             user = .init(name: match.name, uid: match.uid, gid: match.gid, home: match.home, shell: match.shell)
         } else if let uid = UInt32(parts[0]) {
-            user = .init(name: uid == 0 ? "root" : parts[0], uid: uid, gid: uid == 0 ? 0 : hostUser.gid, home: uid == 0 ? "/root" : "/")
+            user = uid == hostUser.uid
+                ? .init(name: hostUser.name, uid: uid, gid: hostUser.gid, home: hostUser.home)
+                : .init(name: uid == 0 ? "root" : "udoc\(uid)", uid: uid, gid: uid == 0 ? 0 : hostUser.gid, home: uid == 0 ? "/root" : "/")
         } else if parts[0] == "root" {
             user = .init(name: "root", uid: 0, gid: 0, home: "/root")
+        } else if parts[0] == hostUser.name {
+            user = .init(name: hostUser.name, uid: hostUser.uid, gid: hostUser.gid, home: hostUser.home)
         } else {
             throw UdockerError(.invalidInput, "user not found in container: \(parts[0])")
         }
@@ -107,11 +230,33 @@ public struct RunPreparation: Sendable {
         return user
     }
 
+    /// passwd/group holding the run user and the invoking user, unless --containerauth or a volume
+    /// already provides /etc/passwd; nil when the container's own files already list them.
+    func accounts(for user: ContainerRun.User, mode: ExecMode, root: String, options: RunOptions) throws -> AccountFiles? {
+        if options.containerAuth || options.volumes.contains(where: { ["/etc/passwd", "/etc/group"].contains($0.containerPath) }) {
+            return nil
+        }
+        let source = options.hostAuth ? "" : root
+        let passwd = (try? FileSystem.readString(source + "/etc/passwd")) ?? ""
+        let group = (try? FileSystem.readString(source + "/etc/group")) ?? ""
+        let invoker = ContainerRun.User(name: hostUser.name, uid: hostUser.uid, gid: hostUser.gid, home: hostUser.home)
+        var users = [user]
+        if user.uid != invoker.uid { users.append(invoker) }
+        let files = AccountFiles.adding(users, passwd: passwd, group: group, fromHost: options.hostAuth)
+        return files.passwd == passwd && files.group == group && !options.hostAuth ? nil : files
+    }
+
     /// `--env-file`: KEY=VALUE lines; blank lines and # comments skipped.
     static func readEnvFile(_ path: String) throws -> [String] {
         let text = try FileSystem.readString(path)
         return text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") && $0.contains("=") }
+    }
+
+    public static func realPath(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 }
 

@@ -14,21 +14,47 @@ public struct ContainerRun: Sendable, Equatable {
 
     public var id: String
     public var names: [String]
-    /// Absolute path of the container's root file system on the host.
+    /// Absolute, symlink-free path of the container's root file system on the host.
     public var root: String
-    /// The container's bookkeeping directory (containers/<id>), for engines that keep state there.
+    /// The container's bookkeeping directory (containers/<id>, or a private state directory for --location).
     public var containerDir: String
     public var mode: ExecMode
     /// argv inside the container.
     public var command: [String]
+    /// Where command[0] was found (nil only when a plan is built without looking, as unit tests may).
+    public var executable: ResolvedCommand?
     /// KEY=VALUE, in the order they should be applied (later wins).
     public var environment: [String]
     /// Working directory inside the container.
     public var workingDirectory: String
+    /// The same directory on the host (under ROOT or inside a volume), for engines that chdir before exec.
+    public var hostWorkingDirectory: String
+    /// The identity the command runs with inside the container.
     public var user: User
-    /// Host paths bound into the container: the sysdirs (unless --nosysdirs) and -v volumes.
+    /// The person who runs udocker.
+    public var hostUser: HostUser
+    /// Host paths bound into the container: the sysdirs (unless --nosysdirs), --dri, --bindhome and -v volumes.
     public var binds: [RunOptions.Volume]
+    /// passwd/group to show inside the container, when they differ from the container's own.
+    public var accounts: AccountFiles?
+    /// Descriptors 3 ..< 3+N the command inherits (runc must be told to pass them on).
+    public var inheritedDescriptors: Int
     public var options: RunOptions
+
+    public init(id: String, names: [String] = [], root: String, containerDir: String, mode: ExecMode,
+                command: [String], executable: ResolvedCommand? = nil, environment: [String] = [],
+                workingDirectory: String = "/", hostWorkingDirectory: String? = nil, user: User, hostUser: HostUser, binds: [RunOptions.Volume] = [],
+                accounts: AccountFiles? = nil, inheritedDescriptors: Int = 0, options: RunOptions = RunOptions()) {
+        self.id = id; self.names = names; self.root = root; self.containerDir = containerDir; self.mode = mode
+        self.command = command; self.executable = executable; self.environment = environment
+        self.workingDirectory = workingDirectory
+        self.hostWorkingDirectory = hostWorkingDirectory ?? root + (workingDirectory == "/" ? "" : workingDirectory)
+        self.user = user; self.hostUser = hostUser; self.binds = binds
+        self.accounts = accounts; self.inheritedDescriptors = inheritedDescriptors; self.options = options
+    }
+
+    /// The container path a host path is bound at, if any (exact match).
+    public func isBound(containerPath: String) -> Bool { binds.contains { $0.containerPath == containerPath } }
 }
 
 /// One engine family. `plan` must be pure: same input, same plan, no side effects.

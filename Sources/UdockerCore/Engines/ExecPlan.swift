@@ -27,7 +27,12 @@ public struct ExecPlan: Sendable, Equatable {
 
 public enum PreparationStep: Sendable, Equatable {
     case makeDirectory(path: String)
+    /// Written atomically, and only when the file's contents differ (concurrent ranks write the same bytes).
     case writeFile(path: String, contents: String, mode: UInt32)
+    /// A symlink at `path` pointing to `target`, made when nothing exists at `path` yet.
+    case symlink(target: String, path: String)
+    /// Restricts the process (and so the command) to these CPUs (--cpuset-cpus).
+    case cpuAffinity([Int])
 }
 
 /// An unprivileged user + mount namespace set-up, performed by the exec path (see U1).

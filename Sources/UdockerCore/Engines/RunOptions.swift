@@ -43,6 +43,10 @@ public struct RunOptions: Sendable, Equatable {
     public var publishAll = false
     public var dri = false
     public var noBanner = false
+    /// --location=DIR: run a root file system that is not in the repository.
+    public var location: String? = nil
+    /// --platform: the os/arch[/variant] the container is expected to be (checked, warned on mismatch).
+    public var platform: String? = nil
 
     public init() {}
 }

@@ -10,7 +10,21 @@ public enum Executor {
             case .makeDirectory(let path):
                 try FileSystem.makeDirectories(path)
             case .writeFile(let path, let contents, let mode):
-                try FileSystem.atomicWrite(contents, to: path, mode: mode_t(mode))
+                if (try? FileSystem.readString(path)) != contents {
+                    try FileSystem.atomicWrite(contents, to: path, mode: mode_t(mode))
+                }
+            case .symlink(let target, let path):
+                if FileSystem.kind(path) == .missing {
+                    try FileSystem.makeDirectories(Paths.dirname(path))
+                    guard symlink(target, path) == 0 || errno == EEXIST else { throw UdockerError.posix("cannot create link", path) }
+                } else if FileSystem.readLink(path) != target {
+                    throw UdockerError(.unsupported, "cannot bind \(target) at \(path): the container has a file there "
+                                       + "(this mode binds a volume only at its own path or where the container has nothing)")
+                }
+            case .cpuAffinity(let cpus):
+                guard LinuxCalls.setAffinity(cpus) == 0 else {
+                    throw UdockerError.posix("cannot set --cpuset-cpus", cpus.map(String.init).joined(separator: ","))
+                }
             }
         }
     }

@@ -1,8 +1,83 @@
 import Foundation
 
-/// U1's in-process set-up: new user + mount namespace, binds, chroot. Implemented by the engines work item.
+/// U1's in-process set-up, done by the exec path just before execve: a new user and mount namespace in which
+/// the caller keeps their own uid and gid (mapped to themselves), the run's binds mounted into ROOT, and a
+/// change of root. The pid, network and IPC namespaces stay the host's.
+///
+/// The kernel refuses CLONE_NEWUSER to a multi-threaded process; udocker has started no threads when `run`
+/// gets here, and `enter` checks that rather than failing obscurely.
 enum UserNamespace {
     static func enter(_ isolation: Isolation) throws {
-        throw UdockerError(.unsupported, "execution mode U1 is not available in this build")
+        let uid = getuid(), gid = getgid()
+        guard threadCount() == 1 else {
+            throw UdockerError(.internalError, "U1: cannot create a user namespace from a multi-threaded process")
+        }
+        guard LinuxCalls.unshare(LinuxCalls.cloneNewUser | LinuxCalls.cloneNewNamespace) == 0 else {
+            let code = errno
+            throw UdockerError(.unsupported, "U1: unprivileged user namespaces are not available on this host "
+                               + "(unshare: \(String(cString: strerror(code)))); use P1, P2 or F1", cause: nil)
+        }
+        // setgroups must be denied before an unprivileged process may write gid_map.
+        try write("deny", to: "/proc/self/setgroups")
+        try write("\(isolation.uid ?? uid) \(uid) 1\n", to: "/proc/self/uid_map")
+        try write("\(isolation.gid ?? gid) \(gid) 1\n", to: "/proc/self/gid_map")
+        guard mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else { throw UdockerError.posix("U1: cannot make mounts private", "/") }
+
+        let paths = ContainerPaths(root: isolation.root)
+        // Parents before children (/dev before /dev/shm), so later binds land on top.
+        for bind in isolation.binds.sorted(by: { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }) {
+            guard let target = paths.hostPath(bind.target), target.hasPrefix(isolation.root) else {
+                throw UdockerError(.invalidInput, "U1: cannot bind \(bind.source) at \(bind.target)")
+            }
+            try makeMountPoint(target, like: bind.source)
+            guard mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
+                throw UdockerError.posix("U1: cannot bind \(bind.source) at", bind.target)
+            }
+            if bind.readOnly { try remountReadOnly(target) }
+        }
+        guard chroot(isolation.root) == 0 else { throw UdockerError.posix("U1: cannot change root to", isolation.root) }
+        guard chdir(isolation.workingDirectory) == 0 else {
+            throw UdockerError.posix("U1: cannot change directory to", isolation.workingDirectory)
+        }
+        // The namespace's capabilities end here: execve of a program by a uid other than 0 leaves the
+        // permitted and effective sets empty, and the ids are the caller's own.
+    }
+
+    private static func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    private static func write(_ text: String, to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw UdockerError.posix("U1: cannot open", path) }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard Glibc.write(fd, bytes, bytes.count) == bytes.count else { throw UdockerError.posix("U1: cannot write", path) }
+    }
+
+    /// A directory for a directory, an empty file for anything else (a file can only be bound on a file).
+    private static func makeMountPoint(_ target: String, like source: String) throws {
+        if FileSystem.exists(target) { return }
+        if FileSystem.isDirectoryFollowingLinks(source) {
+            try FileSystem.makeDirectories(target)
+        } else {
+            try FileSystem.makeDirectories(Paths.dirname(target))
+            let fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw UdockerError.posix("U1: cannot create mount point", target) }
+            close(fd)
+        }
+    }
+
+    /// A read-only remount must keep the flags the kernel locked on the original mount (nosuid, nodev, …).
+    private static func remountReadOnly(_ target: String) throws {
+        var fs = statvfs()
+        guard statvfs(target, &fs) == 0 else { throw UdockerError.posix("U1: cannot stat", target) }
+        // statvfs's ST_* bits → mount's MS_* bits (equal except relatime).
+        let flags = UInt(fs.f_flag)
+        var locked = flags & UInt(MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME)
+        if flags & 4096 != 0 { locked |= UInt(MS_RELATIME) }
+        guard mount(nil, target, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY) | locked, nil) == 0 else {
+            throw UdockerError.posix("U1: cannot make read-only", target)
+        }
     }
 }

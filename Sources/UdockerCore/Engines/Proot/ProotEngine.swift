@@ -5,11 +5,17 @@ public struct ProotEngine: Engine {
     public var proot: String
     /// Host environment entries proot itself needs (PROOT_TMP_DIR, …); the container's come from the run.
     public var hostEnvironment: [String]
+    /// Whether this proot has udocker's -p/--port option (Debian's has not).
+    public var canMapPorts: Bool
+    /// Whether this proot has --kill-on-exit (Debian's has not; there proot waits for every traced process).
+    public var killOnExit: Bool
     public var debug: Bool
 
-    public init(proot: String, hostEnvironment: [String] = [], debug: Bool = false) {
+    public init(proot: String, hostEnvironment: [String] = [], canMapPorts: Bool = false, killOnExit: Bool = false, debug: Bool = false) {
         self.proot = proot
         self.hostEnvironment = hostEnvironment
+        self.canMapPorts = canMapPorts
+        self.killOnExit = killOnExit
         self.debug = debug
     }
 
@@ -18,15 +24,27 @@ public struct ProotEngine: Engine {
         for entry in run.environment { env.set(entry) }
         if run.mode == .P2 { env.set("PROOT_NO_SECCOMP", "1") }
 
+        var preparation: [PreparationStep] = []
+        var binds = run.binds.map { "\($0.hostPath):\($0.containerPath)" }
+        if let accounts = run.accounts {
+            preparation += AccountBinding.steps(accounts, containerDir: run.containerDir)
+            binds += AccountBinding.binds(containerDir: run.containerDir).map { "\($0.hostPath):\($0.containerPath)" }
+        }
+        if let cpus = run.options.cpuSet { preparation.append(.cpuAffinity(try CPUSet.parse(cpus))) }
+
         var argv = [proot]
         if debug { argv += ["-v", "9"] }
-        argv.append("--kill-on-exit")
-        for bind in run.binds { argv += ["-b", bind.hostPath + ":" + bind.containerPath] }
-        // proot's -0 fakes root; -i keeps the given ids inside.
+        if killOnExit { argv.append("--kill-on-exit") }
+        for bind in binds { argv += ["-b", bind] }
+        // proot's -0 fakes root; -i gives the command these ids.
         argv += run.user.uid == 0 ? ["-0"] : ["-i", "\(run.user.uid):\(run.user.gid)"]
         if let kernel = run.options.kernel { argv += ["-k", kernel] }
+        if canMapPorts {
+            for port in run.options.ports { argv += ["-p", port] }
+            if run.options.publishAll { argv.append("-n") }
+        }
         argv += ["-r", run.root, "-w", run.workingDirectory]
         argv += run.command
-        return ExecPlan(executable: proot, arguments: argv, environment: env.entries)
+        return ExecPlan(executable: proot, arguments: argv, environment: env.entries, preparation: preparation)
     }
 }

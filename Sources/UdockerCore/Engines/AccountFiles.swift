@@ -1,0 +1,56 @@
+/// The passwd and group files a container sees. udocker 1.3 copies the container's files (or the host's with
+/// --hostauth) and adds the user the command runs as, so that `id`, `ls -l` and shells know the name.
+public struct AccountFiles: Sendable, Equatable {
+    public var passwd: String
+    public var group: String
+    /// True with --hostauth: the files are the host's own (plus any added user).
+    public var fromHost: Bool
+
+    /// Marks the entries udocker added, so `setup --purge` can take them out again.
+    public static let marker = "*UDOCKER*"
+
+    public init(passwd: String, group: String, fromHost: Bool = false) {
+        self.passwd = passwd; self.group = group; self.fromHost = fromHost
+    }
+
+    /// `base` files plus entries for each user whose uid (or group whose gid) they lack.
+    public static func adding(_ users: [ContainerRun.User], passwd base: String, group baseGroup: String,
+                              fromHost: Bool = false) -> AccountFiles {
+        var passwd = base, group = baseGroup
+        if !passwd.isEmpty && !passwd.hasSuffix("\n") { passwd += "\n" }
+        if !group.isEmpty && !group.hasSuffix("\n") { group += "\n" }
+        for user in users {
+            if !ids(in: passwd, field: 2).contains(user.uid) && !names(in: passwd).contains(user.name) {
+                passwd += "\(user.name):x:\(user.uid):\(user.gid):\(marker):\(user.home):\(user.shell)\n"
+            }
+            if !ids(in: group, field: 2).contains(user.gid) && !names(in: group).contains(user.name) {
+                group += "\(user.name):x:\(user.gid):\n"
+            }
+        }
+        return AccountFiles(passwd: passwd, group: group, fromHost: fromHost)
+    }
+
+    /// Takes out the lines `adding` put in (passwd lines with the marker as GECOS; groups named after them).
+    public static func removingAdded(passwd: String, group: String) -> (passwd: String, group: String) {
+        let lines = passwd.split(separator: "\n", omittingEmptySubsequences: false)
+        let added = lines.filter { $0.split(separator: ":", omittingEmptySubsequences: false).dropFirst(4).first == Substring(marker) }
+        let addedNames = Set(added.compactMap { $0.split(separator: ":").first.map(String.init) })
+        let keptPasswd = lines.filter { !added.contains($0) }.joined(separator: "\n")
+        let keptGroup = group.split(separator: "\n", omittingEmptySubsequences: false).filter { line in
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            return !(f.count >= 4 && addedNames.contains(String(f[0])) && f[3].isEmpty)
+        }.joined(separator: "\n")
+        return (keptPasswd, keptGroup)
+    }
+
+    private static func ids(in text: String, field: Int) -> Set<UInt32> {
+        Set(text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: ":", omittingEmptySubsequences: false)
+            return f.count > field ? UInt32(f[field]) : nil
+        })
+    }
+
+    private static func names(in text: String) -> Set<String> {
+        Set(text.split(separator: "\n").compactMap { $0.split(separator: ":").first.map(String.init) })
+    }
+}

@@ -1,0 +1,98 @@
+/// F1–F4: the container's own dynamic loader runs the command with the host's libfakechroot preloaded, which
+/// rewrites every path the program uses to lie under ROOT (except FAKECHROOT_EXCLUDE_PATH).
+/// F1 invokes the loader explicitly (and fakechroot does so again for every exec); F2 also uses a loader that
+/// reads LD_LIBRARY_REAL and never searches the host's default directories; F3/F4 run programs whose ELF
+/// interpreter and rpath were patched to point into ROOT. What each mode needs on disk is made by
+/// `FakechrootSetup`; this type only builds the command.
+public struct FakechrootEngine: Engine {
+    /// libfakechroot.so on the host.
+    public var library: String
+    /// The container's loader and library directories, as container paths.
+    public var state: FakechrootState
+    /// Host temporary directory for AF_UNIX sockets whose paths would be too long under ROOT.
+    public var tmpDir: String
+    public var debug: Bool
+
+    public init(library: String, state: FakechrootState, tmpDir: String = "/tmp", debug: Bool = false) {
+        self.library = library; self.state = state; self.tmpDir = tmpDir; self.debug = debug
+    }
+
+    public func plan(_ run: ContainerRun) throws -> ExecPlan {
+        guard let executable = run.executable else { throw UdockerError(.internalError, "command not resolved") }
+        let root = run.root
+        var preparation: [PreparationStep] = []
+        var excluded: [String] = []
+        for bind in run.binds {
+            if bind.hostPath == bind.containerPath {
+                excluded.append(bind.hostPath)
+            } else {
+                // This fakechroot has no directory map: a link in ROOT leads the kernel to the host directory.
+                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath))
+            }
+        }
+        if let accounts = run.accounts {
+            if accounts.fromHost {
+                excluded += ["/etc/passwd", "/etc/group"]
+            } else {
+                preparation.append(.writeFile(path: root + "/etc/passwd", contents: accounts.passwd, mode: 0o644))
+                preparation.append(.writeFile(path: root + "/etc/group", contents: accounts.group, mode: 0o644))
+            }
+        }
+        if let cpus = run.options.cpuSet { preparation.append(.cpuAffinity(try CPUSet.parse(cpus))) }
+
+        let libraryPath = state.libraryDirectories.map { root + $0 }.joined(separator: ":")
+        let loader = root + state.loader
+        var env = EnvironmentList(run.environment)
+        env.set("PWD", run.workingDirectory)
+        env.set("FAKECHROOT_BASE", root)
+        env.set("LD_PRELOAD", library)
+        if !excluded.isEmpty { env.set("FAKECHROOT_EXCLUDE_PATH", excluded.joined(separator: ":")) }
+        if !run.isBound(containerPath: "/tmp") { env.set("FAKECHROOT_AF_UNIX_PATH", tmpDir) }
+        if debug { env.set("FAKECHROOT_DEBUG", "true") }
+        switch run.mode {
+        case .F1:
+            env.set("FAKECHROOT_ELFLOADER", loader)
+            env.set("LD_LIBRARY_PATH", libraryPath)
+        case .F2:
+            env.set("FAKECHROOT_ELFLOADER", loader)
+            env.set("LD_LIBRARY_REAL", libraryPath)
+            env.set("LD_LIBRARY_PATH", libraryPath)
+        default:
+            env.set("LD_LIBRARY_REAL", libraryPath)
+            env.set("LD_LIBRARY_PATH", libraryPath)
+        }
+
+        // A script is started through its interpreter: neither the loader nor the host kernel may read its #!.
+        var program: [String]
+        if let interpreter = executable.interpreter {
+            guard let interpreterHost = executable.interpreterHostPath else {
+                throw UdockerError(.notFound, "interpreter \(interpreter[0]) of \(executable.containerPath) not found in the container")
+            }
+            program = [interpreterHost] + interpreter.dropFirst() + [executable.containerPath]
+        } else {
+            program = [executable.hostPath]
+        }
+        let arguments = Array(run.command.dropFirst())
+        if run.mode == .F1 || run.mode == .F2 {
+            let argv0 = executable.interpreter?[0] ?? run.command[0]
+            return ExecPlan(executable: loader, arguments: [loader, "--argv0", argv0] + program + arguments,
+                            environment: env.entries, hostWorkingDirectory: run.hostWorkingDirectory, preparation: preparation)
+        }
+        var argv = program
+        argv[0] = executable.interpreter?[0] ?? run.command[0]
+        return ExecPlan(executable: program[0], arguments: argv + arguments, environment: env.entries,
+                        hostWorkingDirectory: run.hostWorkingDirectory, preparation: preparation)
+    }
+}
+
+/// What F modes know about a container after its set-up.
+public struct FakechrootState: Sendable, Equatable {
+    /// The container's dynamic loader (container path, links resolved).
+    public var loader: String
+    /// Directories the container's libraries live in (container paths), searched in this order.
+    public var libraryDirectories: [String]
+
+    public init(loader: String, libraryDirectories: [String]) {
+        self.loader = loader; self.libraryDirectories = libraryDirectories
+    }
+}

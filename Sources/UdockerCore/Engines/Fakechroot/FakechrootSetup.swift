@@ -1,0 +1,253 @@
+import Foundation
+
+/// The one-time file system work F modes need, kept apart from the (pure) engine: finding the container's
+/// loader and library directories, making absolute symlinks relative, patching the loader (F2+) and the ELF
+/// files (F3/F4), recording the ROOT those patches name, and undoing all of it. Bookkeeping lives beside ROOT
+/// under udocker's names: ld.so.path, ld.lib.dirs, ld.so.orig, patch.path, patch.time, patch.list, links.conv.
+public struct FakechrootSetup: Sendable {
+    public var containerDir: String
+    public var root: String
+    /// Needed for F3/F4 and to undo them.
+    public var patchelf: String?
+
+    public init(containerDir: String, root: String, patchelf: String?) {
+        self.containerDir = containerDir; self.root = root; self.patchelf = patchelf
+    }
+
+    func file(_ name: ContainerFile) -> String { containerDir + "/" + name.rawValue }
+
+    // MARK: facts about the container
+
+    /// The loader and library directories, computed once and cached in ld.so.path / ld.lib.dirs.
+    /// `refresh` looks again (a recorded loader that still exists is kept: patched programs no longer name it).
+    public func state(refresh: Bool = false) throws -> FakechrootState {
+        let recorded = (try? FileSystem.readString(file(.ldSoPath)))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !refresh, let loader = recorded, !loader.isEmpty, let dirs = try? FileSystem.readString(file(.ldLibDirs)) {
+            return FakechrootState(loader: loader, libraryDirectories: dirs.split(separator: ":").map {
+                $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        }
+        let loader = try recorded.flatMap { !$0.isEmpty && FileSystem.isFile(root + $0) ? $0 : nil } ?? findLoader()
+        let state = FakechrootState(loader: loader, libraryDirectories: libraryDirectories())
+        try FileSystem.atomicWrite(state.loader, to: file(.ldSoPath))
+        try FileSystem.atomicWrite(state.libraryDirectories.joined(separator: ":"), to: file(.ldLibDirs))
+        return state
+    }
+
+    /// The interpreter the container's programs name, resolved inside the container (udocker's guess_elf_loader).
+    func findLoader() throws -> String {
+        let paths = ContainerPaths(root: root)
+        for dir in ["/bin", "/usr/bin", "/sbin", "/usr/sbin"] {
+            guard let names = try? FileSystem.list(root + dir) else { continue }
+            for name in names.sorted() {
+                guard let host = paths.hostPath(dir + "/" + name), let elf = ElfFile(path: host),
+                      var interpreter = elf.interpreter else { continue }
+                // An F3 container's programs already name the loader by its host path.
+                if interpreter.hasPrefix(root + "/") { interpreter = String(interpreter.dropFirst(root.count)) }
+                guard let loader = paths.hostPath(interpreter), FileSystem.isFile(loader) else { continue }
+                return String(loader.dropFirst(root.count))
+            }
+        }
+        throw UdockerError(.unsupported, "the container has no dynamically linked programs (static binaries only, or no C library): "
+                           + "F modes cannot run it; use P1, P2, R1 or U1")
+    }
+
+    /// Standard directories plus those /etc/ld.so.conf names, as container paths, that exist in ROOT.
+    func libraryDirectories() -> [String] {
+        var dirs = ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu",
+                    "/usr/lib/aarch64-linux-gnu", "/lib/powerpc64le-linux-gnu", "/usr/lib/powerpc64le-linux-gnu",
+                    "/lib64", "/usr/lib64", "/lib", "/usr/lib"]
+        dirs += ldSoConf("/etc/ld.so.conf", depth: 0)
+        let paths = ContainerPaths(root: root)
+        var seen = Set<String>(), result: [String] = []
+        for dir in dirs {
+            guard let host = paths.hostPath(dir), FileSystem.isDirectoryFollowingLinks(host) else { continue }
+            let real = String(host.dropFirst(root.count))
+            let key = real.isEmpty ? "/" : real
+            if seen.insert(key).inserted { result.append(key) }
+        }
+        return result
+    }
+
+    private func ldSoConf(_ path: String, depth: Int) -> [String] {
+        guard depth < 4, let text = try? FileSystem.readString(root + path) else { return [] }
+        var dirs: [String] = []
+        for raw in text.split(separator: "\n") {
+            let line = raw.split(separator: "#").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if line.hasPrefix("include ") {
+                let pattern = line.dropFirst(8).trimmingCharacters(in: .whitespaces)
+                let dir = Paths.dirname(pattern), suffix = Paths.basename(pattern).replacingOccurrences(of: "*", with: "")
+                for name in ((try? FileSystem.list(root + dir)) ?? []).sorted() where name.hasSuffix(suffix) {
+                    dirs += ldSoConf(dir + "/" + name, depth: depth + 1)
+                }
+            } else if line.hasPrefix("/") {
+                dirs.append(line)
+            }
+        }
+        return dirs
+    }
+
+    /// Refuses a container whose libc cannot load the host's libfakechroot (it needs a newer glibc).
+    public func checkLibrary(_ library: String, state: FakechrootState) throws {
+        let needed = GlibcLevel.highest(in: library) ?? 0
+        let libc = root + Paths.dirname(state.loader) + "/libc.so.6"
+        guard let level = FileSystem.exists(libc) ? GlibcLevel.highest(in: libc) : nil else {
+            throw UdockerError(.unsupported, "the container's C library is not glibc (no \(Paths.dirname(state.loader))/libc.so.6): "
+                               + "\(library) cannot be loaded; use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for it")
+        }
+        guard level >= needed else {
+            throw UdockerError(.unsupported, "the container's glibc 2.\(level) is older than the glibc 2.\(needed) that \(library) needs: "
+                               + "use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for glibc 2.\(level)")
+        }
+    }
+
+    // MARK: switching modes
+
+    /// Brings ROOT to what `mode` needs, undoing what a previous F mode did; `force` redoes it all (a new location).
+    public func apply(_ mode: ExecMode, force: Bool) throws {
+        if mode.family == .fakechroot {
+            let state = try self.state(refresh: force)
+            try convertLinks(force: force)
+            if mode == .F1 { try restoreLoader() } else { try patchLoader(state, force: force) }
+            if mode == .F3 || mode == .F4 { try patchFiles(state, force: force) } else { try restoreFiles() }
+        } else {
+            try restoreFiles()
+            try restoreLoader()
+        }
+    }
+
+    /// Before each F3/F4 run: a container whose programs name another location is refused with the fix.
+    public func checkNotMoved(_ mode: ExecMode) throws {
+        guard mode == .F3 || mode == .F4,
+              let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines),
+              patchedFor != realContainerDir else { return }
+        throw UdockerError(.engine, "container was set up for \(mode.rawValue) at \(patchedFor) and is now at \(realContainerDir): "
+                           + "its programs still name the old path; run `udocker setup --execmode=\(mode.rawValue) --force "
+                           + "\(Paths.basename(containerDir))` here (or use F1, R1 or U1, which patch no paths)")
+    }
+
+    /// F4, before each run: patch what changed since the last patch.
+    public func refreshPatches(_ mode: ExecMode, state: FakechrootState) throws {
+        if mode == .F4 { try patchChanged(state) }
+    }
+
+    var realContainerDir: String { RunPreparation.realPath(containerDir) }
+
+    // MARK: symlinks
+
+    /// Absolute symlinks inside ROOT lead to the host under fakechroot (the kernel follows them); they are
+    /// rewritten as relative links, which mean the same in every mode. The old targets are kept for --purge.
+    func convertLinks(force: Bool) throws {
+        if FileSystem.exists(file(.linksConverted)) && !force { return }
+        var record = (try? FileSystem.readString(file(.linksConverted))) ?? ""
+        try convertLinks(in: root, record: &record)
+        try FileSystem.atomicWrite(record, to: file(.linksConverted))
+    }
+
+    private func convertLinks(in directory: String, record: inout String) throws {
+        guard let names = try? FileSystem.list(directory) else { return }
+        for name in names {
+            let path = directory + "/" + name
+            switch FileSystem.kind(path) {
+            case .directory: try convertLinks(in: path, record: &record)
+            case .symlink:
+                guard let target = FileSystem.readLink(path), target.hasPrefix("/") else { continue }
+                let containerDir = String(directory.dropFirst(root.count))
+                var relative = Paths.relative(Paths.absolute(target), from: containerDir.isEmpty ? "/" : containerDir)
+                if relative.isEmpty { relative = "." }
+                try FileSystem.removeFile(path)
+                guard symlink(relative, path) == 0 else { throw UdockerError.posix("cannot convert link", path) }
+                record += String(path.dropFirst(root.count)) + "\t" + target + "\n"
+            default: continue
+            }
+        }
+    }
+
+    /// Puts the absolute links back (--purge).
+    public func restoreLinks() throws {
+        guard let record = try? FileSystem.readString(file(.linksConverted)) else { return }
+        for line in record.split(separator: "\n") {
+            let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
+            guard f.count == 2, FileSystem.isSymlink(root + f[0]) else { continue }
+            try FileSystem.removeFile(root + f[0])
+            guard symlink(f[1], root + f[0]) == 0 else { throw UdockerError.posix("cannot restore link", root + f[0]) }
+        }
+        try FileSystem.removeFile(file(.linksConverted))
+    }
+
+    // MARK: loader
+
+    func patchLoader(_ state: FakechrootState, force: Bool) throws {
+        let loader = root + state.loader
+        if FileSystem.exists(file(.ldSoOrig)) && !force { return }
+        if !FileSystem.exists(file(.ldSoOrig)) {
+            try FileSystem.atomicWrite(try FileSystem.read(loader), to: file(.ldSoOrig), mode: 0o755)
+        }
+        try writeKeepingMode(LoaderPatch.patch(try FileSystem.read(file(.ldSoOrig))), to: loader)
+    }
+
+    func restoreLoader() throws {
+        guard FileSystem.exists(file(.ldSoOrig)), let loader = try? state().loader else { return }
+        try writeKeepingMode(try FileSystem.read(file(.ldSoOrig)), to: root + loader)
+        try FileSystem.removeFile(file(.ldSoOrig))
+    }
+
+    private func writeKeepingMode(_ data: Data, to path: String) throws {
+        var st = stat()
+        let mode = stat(path, &st) == 0 ? st.st_mode & 0o7777 : 0o755
+        try FileSystem.atomicWrite(data, to: path, mode: mode | S_IWUSR)
+        chmod(path, mode)
+    }
+
+    // MARK: ELF files
+
+    private func patcher(_ state: FakechrootState) throws -> ElfPatcher {
+        guard let patchelf else {
+            throw UdockerError(.notFound, "patchelf not found (install patchelf or set UDOCKER_USE_PATCHELF_EXECUTABLE): F3/F4 need it")
+        }
+        return ElfPatcher(patchelf: patchelf, root: root, state: state)
+    }
+
+    func patchFiles(_ state: FakechrootState, force: Bool) throws {
+        let patcher = try patcher(state)
+        let recorded = ElfPatcher.decode((try? FileSystem.readString(file(.patchList))) ?? "")
+        let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines)
+        if !recorded.isEmpty && patchedFor == realContainerDir && !force { return }
+        // From the originals: works the first time, after a move, and when forced.
+        let start = time(nil)
+        let list = recorded + patcher.candidates(excluding: Set(recorded.map(\.file)))
+        try FileSystem.atomicWrite(ElfPatcher.encode(list), to: file(.patchList))
+        let failed = patcher.apply(list)
+        if !failed.isEmpty { Log.warning("patchelf could not patch \(failed.count) files, e.g. \(failed[0])") }
+        try FileSystem.atomicWrite(realContainerDir, to: file(.patchPath))
+        try FileSystem.atomicWrite(String(start), to: file(.patchTime))
+        Log.verbose("patched \(list.count - failed.count) ELF files for \(root)")
+    }
+
+    /// F4: files created or changed since the last patch (by ctime) are patched before the run.
+    func patchChanged(_ state: FakechrootState) throws {
+        let patcher = try patcher(state)
+        let since = time_t((try? FileSystem.readString(file(.patchTime)).trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { Int($0) } ?? 0)
+        let start = time(nil)
+        let new = patcher.candidates(changedSince: since)
+        if !new.isEmpty {
+            let recorded = ElfPatcher.decode((try? FileSystem.readString(file(.patchList))) ?? "")
+            let known = Set(recorded.map(\.file))
+            try FileSystem.atomicWrite(ElfPatcher.encode(recorded + new.filter { !known.contains($0.file) }), to: file(.patchList))
+            let failed = patcher.apply(new)
+            if !failed.isEmpty { Log.warning("patchelf could not patch \(failed.joined(separator: " "))") }
+            Log.debug("F4: patched \(new.count - failed.count) new ELF files")
+        }
+        try FileSystem.atomicWrite(String(start), to: file(.patchTime))
+    }
+
+    func restoreFiles() throws {
+        guard let text = try? FileSystem.readString(file(.patchList)) else { return }
+        let recorded = ElfPatcher.decode(text)
+        if !recorded.isEmpty {
+            let patcher = try patcher(try state())
+            let failed = patcher.apply(recorded.filter { FileSystem.isFile(root + $0.file) }, restore: true)
+            if !failed.isEmpty { Log.warning("patchelf could not restore \(failed.count) files, e.g. \(failed[0])") }
+        }
+        for name in [ContainerFile.patchList, .patchPath, .patchTime] { try FileSystem.removeFile(file(name)) }
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+
+/// The fixed start-up pipeline of `run` (and of the auto-mode probes): resolve options and metadata into a
+/// ContainerRun, bring the container's files to what the mode needs, choose the engine, build the plan.
+/// Running the plan is left to the caller (Executor.exec, or ChildRun for --rm and probes).
+public struct RunPlanner: Sendable {
+    public var preparation: RunPreparation
+    public var config: Config
+    public var tools: HostTools
+
+    public init(preparation: RunPreparation, config: Config, tools: HostTools) {
+        self.preparation = preparation; self.config = config; self.tools = tools
+    }
+
+    var repository: Repository { preparation.store.repository }
+
+    public func plan(_ source: RunPreparation.Source, mode: ExecMode, options: RunOptions) throws -> (ContainerRun, ExecPlan) {
+        let run = try preparation.prepare(source, mode: mode, options: options)
+        try ModeSetup(tools: tools).prepareRun(run, lock: lock(for: source, run: run))
+        let plan = try EngineFactory(config: config, tools: tools).engine(for: run).plan(run)
+        return (run, plan)
+    }
+
+    func lock(for source: RunPreparation.Source, run: ContainerRun) -> String {
+        switch source {
+        case .container(let id): return repository.lockPath("container-" + id)
+        case .location: return run.containerDir + "/.lock"
+        }
+    }
+
+    /// The mode a run uses: the container's setting, with `auto` answered from the cache or by probing.
+    public func mode(for id: String) throws -> ExecMode {
+        switch try ExecModeStore(repository: repository).setting(of: id) {
+        case .mode(let mode): return mode
+        case .auto: return try autoVerdict(for: id, refresh: false).mode
+        }
+    }
+
+    public func autoVerdict(for id: String, refresh: Bool) throws -> AutoMode.Verdict {
+        let cache = repository.containerFile(id, .autoMode)
+        if !refresh, let verdict = AutoMode.cachedVerdict(cache) { return verdict }
+        let verdict = try AutoMode.choose(cache: cache) { mode in
+            var options = RunOptions()
+            options.command = ["true"]
+            options.noMeta = true
+            options.noBanner = true
+            let (_, plan) = try self.plan(.container(id: id), mode: mode, options: options)
+            return try ChildRun.run(plan, silent: true)
+        }
+        for reason in verdict.reasons { Log.debug("auto: " + reason) }
+        Log.debug("auto: chose \(verdict.mode.rawValue)")
+        return verdict
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Every refused command prints one `Error: …` line, exits non-zero, and leaves the repository byte for byte
+/// as it was. They share one repository (busybox loaded, container `existing`, protected tag
+/// `fixtures/busybox:protected`) and run one at a time, each comparing snapshots taken around it.
+@Suite(.serialized) struct BadInputTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        /// The arguments, given where the damaged archives are (made when the first case runs).
+        let arguments: @Sendable (BrokenArchives) -> [String]
+        var stdin: Data? = nil
+        init(_ description: String, stdin: Data? = nil, _ arguments: @escaping @Sendable (BrokenArchives) -> [String]) {
+            (self.testDescription, self.arguments, self.stdin) = (description, arguments, stdin)
+        }
+        init(_ description: String, _ arguments: [String], stdin: Data? = nil) {
+            self.init(description, stdin: stdin) { _ in arguments }
+        }
+    }
+
+    private static let shared = OnceValue<(Sandbox, BrokenArchives)>()
+    static func world() throws -> (Sandbox, BrokenArchives) {
+        try shared.get {
+            let sandbox = try Sandbox("bad-input-world")
+            let image = try Fixtures.busybox()
+            try sandbox.createContainer("existing", from: image)
+            try requireSuccess(sandbox.udocker("tag", image.reference, "fixtures/busybox:protected"))
+            try requireSuccess(sandbox.udocker("protect", "fixtures/busybox:protected"))
+            return (sandbox, try BrokenArchives.make(from: image))
+        }
+    }
+
+    static let cases: [Case] = [
+        Case("load of a file that is not a tar") { ["load", "-i", $0.notATar] },
+        Case("load of a truncated tar") { ["load", "-i", $0.truncated] },
+        Case("load of a manifest naming a missing layer") { ["load", "-i", $0.missingLayer] },
+        Case("load of an OCI layout missing a blob") { ["load", "-i", $0.ociMissingBlob, "fixtures/broken"] },
+        Case("load of a missing file", ["load", "-i", "/nonexistent/image.tar"]),
+        Case("load of garbage on stdin", ["load"], stdin: Data("not an archive at all\n".utf8)),
+        Case("create of an unknown image", ["create", "fixtures/unknown:latest"]),
+        Case("create with a name already taken", ["create", "--name=existing", "fixtures/busybox:latest"]),
+        Case("create with an invalid name", ["create", "--name=bad/name", "fixtures/busybox:latest"]),
+        Case("run of an unknown container", ["run", "no-such-container", "/bin/true"]),
+        Case("rm of an unknown name", ["rm", "no-such-container"]),
+        Case("name with an invalid name", ["name", "existing", "bad/name"]),
+        Case("name already taken", ["name", "existing", "existing"]),
+        Case("rename to a taken name", ["rename", "existing", "existing"]),
+        Case("rmname of an unknown name", ["rmname", "no-such-name"]),
+        Case("tag to an existing tag", ["tag", "fixtures/busybox:latest", "fixtures/busybox:protected"]),
+        Case("tag of an unknown image", ["tag", "fixtures/unknown:latest", "fixtures/new:latest"]),
+        Case("rmi of a protected image", ["rmi", "fixtures/busybox:protected"]),
+        Case("rmi of an unknown image", ["rmi", "fixtures/unknown:latest"]),
+        Case("clone of an unknown container", ["clone", "no-such-container"]),
+        Case("export of an unknown container") { ["export", "-o", $0.directory + "/never.tar", "no-such-container"] },
+        Case("import of a missing file", ["import", "/nonexistent/rootfs.tar", "fixtures/imported:v1"]),
+        Case("setup with an unknown mode", ["setup", "--execmode=Z9", "existing"]),
+        Case("unknown command", ["frobnicate"]),
+        Case("unknown option", ["images", "--bogus"]),
+        Case("unknown general option", ["--bogus", "images"]),
+    ]
+
+    @Test(arguments: cases)
+    func isRefusedAndChangesNothing(_ testCase: Case) throws {
+        let (sandbox, broken) = try Self.world()
+        let before = try sandbox.snapshot()
+        let result = try sandbox.udocker(testCase.arguments(broken), stdin: testCase.stdin)
+        expectOneLineError(result)
+        let after = try sandbox.snapshot()
+        #expect(after == before, "repository changed:\n\(after.differences(from: before).joined(separator: "\n"))")
+    }
+
+    @Test(.enabled(if: TestUser.isRunningAsRoot, "only root can check the refusal to run as root"))
+    func rootIsRefusedWithoutAllowRoot() throws {
+        let (sandbox, _) = try Self.world()
+        let before = try sandbox.snapshot()
+        let result = try Command.run([sandbox.staging.udocker, "images"], env: sandbox.environment, as: .current)
+        expectOneLineError(result)
+        #expect(try sandbox.snapshot() == before)
+        #expect(try Command.run([sandbox.staging.udocker, "--allow-root", "version"], env: sandbox.environment, as: .current).succeeded)
+    }
+}
+
+/// Damaged archives made from a good fixture.
+struct BrokenArchives: Sendable {
+    let directory: String
+    let notATar: String
+    let truncated: String
+    let missingLayer: String
+    let ociMissingBlob: String
+
+    static func make(from image: FixtureImage) throws -> BrokenArchives {
+        let dir = try Staging.shared().makeDirectory("broken-archives")
+        let notATar = dir + "/not-a-tar.tar", truncated = dir + "/truncated.tar"
+        try Files.write("this is not a tar archive\n", to: notATar)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: image.dockerArchive))
+        try Files.write(whole.prefix(whole.count / 2), to: truncated)
+
+        // docker save with the top layer's layer.tar left out.
+        let docker = dir + "/docker"
+        try Files.makeDirectory(docker)
+        try tool(["tar", "-C", docker, "-xf", image.dockerArchive])
+        let manifest = try Files.read(docker + "/manifest.json")
+        let topLayer = try #require(manifest.split(separator: "\"").last { $0.hasSuffix("/layer.tar") })
+        try FileManager.default.removeItem(atPath: docker + "/" + topLayer)
+        let missingLayer = dir + "/missing-layer.tar"
+        try tool(["tar", "-C", docker, "-cf", missingLayer] + Files.list(docker))
+
+        // OCI layout with its top layer blob left out.
+        let oci = dir + "/oci"
+        try FileManager.default.copyItem(atPath: image.ociLayout, toPath: oci)
+        try FileManager.default.removeItem(atPath: oci + "/blobs/" + image.layerDigests.last!.replacingOccurrences(of: ":", with: "/"))
+        let ociMissingBlob = dir + "/oci-missing-blob.tar"
+        try tool(["tar", "-C", oci, "-cf", ociMissingBlob, "oci-layout", "index.json", "blobs"])
+        try Files.makeWorldReadable(dir)
+        return BrokenArchives(directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer,
+                              ociMissingBlob: ociMissingBlob)
+    }
+
+    private static func tool(_ argv: [String]) throws {
+        let result = try Command.run(argv)
+        try #require(result.succeeded, "\(result)")
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import TestSupport
+import UdockerCore
+
+/// What only some modes do: F3's baked-in location, F4's patching of programs added later, the proot
+/// limitation report, the static-guest refusal of F modes, S1 where apptainer exists.
+extension EngineSuites {
+@Suite struct ModeSpecificTests {
+    @Test("F3: a container copied to another path says how to fix it, and setup --force there fixes it")
+    func f3Moved() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F3)
+        let other = try world.sandbox.makeDirectory("moved-repo")
+        let containers = world.sandbox.udockerDir + "/containers/"
+        let id = try FileManager.default.destinationOfSymbolicLink(atPath: containers + name)
+        let copy = try world.sandbox.run(["/bin/sh", "-c", "mkdir -p \(other)/containers && cp -a \(containers)\(id) \(other)/containers/ "
+                                          + "&& ln -s \(id) \(other)/containers/\(name)"])
+        #expect(copy.succeeded, "\(copy)")
+        let env = ["UDOCKER_DIR": other]
+        let refused = try world.sandbox.udocker(["run", "--nobanner", name, "true"], env: env)
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.err.contains("setup --execmode=F3 --force"), "\(refused)")
+        let setup = try world.sandbox.udocker(["setup", "--execmode=F3", "--force", name], env: env)
+        #expect(setup.succeeded, "\(setup)")
+        let ran = try world.sandbox.udocker(["run", "--nobanner", name, "/bin/sh", "-c", "echo moved fine"], env: env)
+        #expect(ran.out == "moved fine\n", "\(ran)")
+        // The original, untouched, still runs where it was set up.
+        #expect(try world.run(.F3, ["--", "echo", "still here"]).out == "still here\n")
+    }
+
+    @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
+    func f4NewProgram() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F4)
+        let root = world.sandbox.udockerDir + "/containers/" + name + "/ROOT"
+        let copy = try world.sandbox.run(["cp", "/usr/bin/env", root + "/usr/local/bin/newprog"])
+        #expect(copy.succeeded, "\(copy)")
+        let result = try world.run(.F4, ["--", "newprog", "NEW=yes", "/bin/sh", "-c", "echo $NEW"])
+        #expect(result.out == "yes\n", "\(result)")
+        let interpreter = try Command.run(["patchelf", "--print-interpreter", root + "/usr/local/bin/newprog"])
+        #expect(interpreter.out.hasPrefix(RunPreparation.realPath(root)), "\(interpreter)")
+    }
+
+    @Test("P modes on a glibc ≥ 2.33 guest: the proot limitation is named with the modes that work")
+    func prootLimitReported() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.U1)
+        let result = try world.sandbox.udocker(["run", "--nobanner", "--execmode=P1", name, "true"])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.err.contains("statx") && result.err.contains("U1"), "\(result)")
+    }
+
+    @Test("F modes refuse a static guest and name the modes that work")
+    func fakechrootStaticGuest() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.P1)
+        let result = try world.sandbox.udocker(["run", "--nobanner", "--execmode=F1", name, "true"])
+        #expect(result.status == 1, "\(result)")
+        #expect(result.err.contains("P1, P2, R1 or U1"), "\(result)")
+    }
+
+    @Test("setup without options prints the mode; --purge takes udocker's changes out")
+    func setupShowAndPurge() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F2)
+        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: F2\n")
+        let purge = try world.sandbox.udocker(["setup", "--purge", name])
+        #expect(purge.succeeded, "\(purge)")
+        let dir = world.sandbox.udockerDir + "/containers/" + name
+        #expect(!Files.exists(dir + "/ld.so.orig") && !Files.exists(dir + "/links.conv"))
+        let passwd = try Files.read(dir + "/ROOT/etc/passwd")
+        #expect(!passwd.contains("*UDOCKER*"))
+        // The absolute link F modes made relative is absolute again.
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/ROOT/lib64/ld-linux-x86-64.so.2"))?.hasPrefix("/") == true)
+        // Set up again for the other tests of this mode.
+        #expect(try world.sandbox.udocker(["setup", "--execmode=F2", name]).succeeded)
+    }
+
+    @Test("setup --execmode=auto picks the fastest mode that works here")
+    func autoMode() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.R1)
+        let result = try world.sandbox.udocker(["-D", "setup", "--execmode=auto", name])
+        #expect(result.succeeded, "\(result)")
+        #expect(result.err.contains("auto: U1: works"), "\(result)")
+        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: U1\n")
+        #expect(try world.sandbox.udocker(["setup", "--execmode=R1", name]).succeeded)
+    }
+
+    @Test("S1 runs the host's apptainer or singularity")
+    func singularity() throws {
+        guard ["/usr/bin/apptainer", "/usr/bin/singularity", "/usr/local/bin/apptainer"].contains(where: Files.exists) else {
+            print("S1 skipped: neither apptainer nor singularity is installed on this host")
+            let world = try EngineWorld.get()
+            let result = try world.sandbox.udocker(["run", "--nobanner", "--execmode=S1", try world.container(.U1), "true"])
+            #expect(result.status == 1 && result.err.contains("apptainer or singularity executable not found"), "\(result)")
+            return
+        }
+        let world = try EngineWorld.get()
+        let result = try world.sandbox.udocker(["run", "--nobanner", "--execmode=S1", try world.container(.U1), "/bin/sh", "-c", "echo s1; exit 3"])
+        #expect(result.status == 3 && result.out == "s1\n", "\(result)")
+    }
+
+    @Test("crun is chosen where the cgroup layout allows it, runc otherwise")
+    func crunWhereItWorks() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.R1)
+        let result = try world.sandbox.udocker(["run", "--nobanner", name, "echo", "via-crun"], env: ["UDOCKER_USE_RUNC_EXECUTABLE": "/usr/bin/crun"])
+        if CgroupLayout.current() == .hybrid {
+            print("crun cannot run on this host's hybrid cgroup layout: checking the fallback to runc")
+            #expect(result.err.contains("using") && result.out == "via-crun\n", "\(result)")
+        } else {
+            #expect(result.out == "via-crun\n", "\(result)")
+        }
+    }
+}
+}
