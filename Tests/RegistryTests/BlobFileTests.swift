@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UdockerCore
 
 /// The partial-file side of a download: resume, restart, overrun, digest check, and the lock between processes.
@@ -16,7 +17,7 @@ import Testing
 
     func open() throws -> BlobFile {
         guard case .ready(let blob) = try BlobFile.open(digest: digest, expectedSize: Int64(data.count), repository: repository, wait: false)
-        else { throw TestFailure("blob not ready") }
+        else { throw TestSupportError("blob not ready") }
         return blob
     }
 

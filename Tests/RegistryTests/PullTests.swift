@@ -1,18 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UdockerCore
 
 /// Pulls from a real docker-registry on loopback, plain HTTP.
-@Suite(.serialized, .enabled(if: Fixtures.toolsAvailable, "needs \(Fixtures.requiredTools.joined(separator: ", "))"))
+@Suite(.serialized, .enabled(if: RegistryFixtures.toolsAvailable, "needs \(RegistryFixtures.requiredTools.joined(separator: ", "))"))
 struct PullTests {
     @Test func pullsAMultiLayerImageAndVerifiesIt() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let name = "\(registry.host)/tools/multi:v1"
 
         let pull = try udocker.run(["--insecure", "pull", name])
-        #expect(pull.status == 0, "\(pull)")
+        #expect(pull.succeeded, "\(pull)")
         #expect(udocker.images == [name])
         try udocker.check(["verify", name])
         let image = try ImageStore(repository: udocker.repository).image(ImageReference.parse(name))
@@ -25,7 +26,7 @@ struct PullTests {
         // Everything is present: a second pull asks for the manifest only.
         let again = try udocker.run(["--insecure", "pull", name])
         #expect(again.status == 0)
-        #expect(!again.stderr.contains("downloading"), "\(again)")
+        #expect(!again.err.contains("downloading"), "\(again)")
         let blobGets = registry.log.split(separator: "\n").filter { $0.contains("\"GET /v2/tools/multi/blobs/") }
         #expect(blobGets.count == 4, "config and three layers, each fetched once: \(blobGets)")
 
@@ -37,40 +38,40 @@ struct PullTests {
     }
 
     @Test func createAndRunPullAMissingImage() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
 
         let id = try udocker.check(["--insecure", "create", "--name=multi", "\(registry.host)/tools/multi:v1"])
         #expect(!id.isEmpty)
         #expect(udocker.images == ["\(registry.host)/tools/multi:v1"])
         let run = try udocker.run(["run", "--nobanner", "multi"])
-        #expect(run.status == 0, "\(run)")
-        #expect(run.stdout == "hello from layer three\n", "the image's Cmd over all three layers")
+        #expect(run.succeeded, "\(run)")
+        #expect(run.out == "hello from layer three\n", "the image's Cmd over all three layers")
 
         let mixed = try udocker.run(["--insecure", "run", "--rm", "--nobanner", "\(registry.host)/tools/mixed:v1", "/bin/cat", "/mixed.txt"])
-        #expect(mixed.status == 0, "\(mixed)")
-        #expect(mixed.stdout == "plain tar layer\n")
+        #expect(mixed.succeeded, "\(mixed)")
+        #expect(mixed.out == "plain tar layer\n")
 
         // run passes --platform and --registry on to the pull.
         let other = fixtures.otherPlatform
         let platformRun = try udocker.run(["--insecure", "run", "--rm", "--nobanner", "--platform=linux/\(other.architecture)",
                                            "--registry=http://\(registry.host)", "tools/multiarch", "/bin/true"])
-        #expect(platformRun.status == 0, "\(platformRun)")
+        #expect(platformRun.succeeded, "\(platformRun)")
         let listed = try udocker.check(["-q", "images", "-p"]).split(separator: "\n")
         #expect(listed.contains { $0.hasPrefix("linux/\(other.architecture) ") && $0.hasSuffix(" tools/multiarch:latest") }, "\(listed)")
     }
 
     @Test func plainHTTPNeedsInsecure() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let tls = try udocker.run(["pull", "\(registry.host)/tools/multi:v1"])
         #expect(tls.status == 1)
-        #expect(tls.stderr.contains("--insecure"), "\(tls)")
+        #expect(tls.err.contains("--insecure"), "\(tls)")
         let explicit = try udocker.run(["pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
         #expect(explicit.status == 1)
-        #expect(explicit.stderr.contains("plain HTTP registry: use --insecure"), "\(explicit)")
+        #expect(explicit.err.contains("plain HTTP registry: use --insecure"), "\(explicit)")
         #expect(udocker.images.isEmpty)
         // With --insecure, --registry names where a name without host comes from; the local name stays as typed.
         try udocker.check(["--insecure", "pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
@@ -78,30 +79,30 @@ struct PullTests {
     }
 
     @Test func registryErrorsAreOneLineWithTheRegistrysCode() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let pull = try udocker.run(["-q", "--insecure", "pull", "\(registry.host)/tools/multi:nope"])
         #expect(pull.status == 1)
-        #expect(pull.stderr == "Error: manifest tools/multi:nope: \(registry.host) answered HTTP 404: MANIFEST_UNKNOWN: manifest unknown\n")
+        #expect(pull.err == "Error: manifest tools/multi:nope: \(registry.host) answered HTTP 404: MANIFEST_UNKNOWN: manifest unknown\n")
         #expect(try FileSystem.list(udocker.repository.reposDir).isEmpty)
     }
 
     @Test func runPullsOnlyAsItsPullOptionSays() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let never = try udocker.run(["--insecure", "run", "--pull=never", "\(registry.host)/tools/multi:v1", "true"])
         #expect(never.status == 1)
-        #expect(never.stderr.contains("image not found: \(registry.host)/tools/multi:v1"), "\(never)")
+        #expect(never.err.contains("image not found: \(registry.host)/tools/multi:v1"), "\(never)")
         #expect(!registry.log.contains("/manifests/"), "nothing asked of the registry")
         #expect(try udocker.run(["run", "--pull=sometimes", "x", "true"]).status != 0)
     }
 
     @Test func pullsByDigestIntoATagNamedByTheDigest() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let digest = try registry.manifestDigest("tools/multi", tag: "v1")
         try udocker.check(["--insecure", "pull", "\(registry.host)/tools/multi@\(digest)"])
         #expect(udocker.images == ["\(registry.host)/tools/multi:\(digest)"])
@@ -109,9 +110,9 @@ struct PullTests {
     }
 
     @Test func choosesThePlatformFromAnIndex() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let name = "\(registry.host)/tools/multiarch"
 
         try udocker.check(["--insecure", "pull", name])
@@ -123,8 +124,8 @@ struct PullTests {
 
         let missing = try udocker.run(["--insecure", "pull", "--platform=linux/s390x", name])
         #expect(missing.status == 1)
-        #expect(missing.stderr.contains("no image for platform linux/s390x"), "\(missing)")
-        #expect(missing.stderr.contains("available: linux/"), "\(missing)")
+        #expect(missing.err.contains("no image for platform linux/s390x"), "\(missing)")
+        #expect(missing.err.contains("available: linux/"), "\(missing)")
 
         // manifest inspect prints the index itself, or with --platform the chosen manifest.
         let index = try udocker.check(["--insecure", "manifest", "inspect", name])
@@ -134,9 +135,9 @@ struct PullTests {
     }
 
     @Test func pullsGzipAndUncompressedLayers() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let name = "\(registry.host)/tools/mixed:v1"
         try udocker.check(["--insecure", "pull", name])
         let image = try ImageStore(repository: udocker.repository).image(ImageReference.parse(name))
@@ -147,9 +148,9 @@ struct PullTests {
     }
 
     @Test func searchesTheCatalogAndListsTags() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let found = try udocker.check(["--insecure", "-q", "search", "\(registry.host)/multi"])
         let names = found.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
         #expect(names == ["\(registry.host)/tools/multi", "\(registry.host)/tools/multiarch"])

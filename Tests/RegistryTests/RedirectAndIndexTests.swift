@@ -1,15 +1,16 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import UdockerCore
 
 /// Behaviour that needs a server docker-registry cannot play: redirects to blob storage on another origin, and the
 /// Docker Hub search API. The helper script plays them on loopback, in front of a real registry for the redirects.
-@Suite(.serialized, .enabled(if: Fixtures.toolsAvailable, "needs \(Fixtures.requiredTools.joined(separator: ", "))"))
+@Suite(.serialized, .enabled(if: RegistryFixtures.toolsAvailable, "needs \(RegistryFixtures.requiredTools.joined(separator: ", "))"))
 struct RedirectAndIndexTests {
     @Test func blobRedirectsDoNotCarryTheRegistrysCredentials() throws {
-        let fixtures = try Fixtures.get()
+        let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
-        let udocker = try Udocker(fixtures: fixtures)
+        let udocker = try Udocker()
         let front = try Loopback.freePort(), storage = try Loopback.freePort()
         let storageLog = udocker.home + "/storage.log"
         let server = try Daemon("redirecting front", ["python3", fixtures.script, "redirect", String(front), String(storage),
@@ -21,14 +22,14 @@ struct RedirectAndIndexTests {
         try udocker.check(["--insecure", "login", "--username=\(fixtures.user)", "--password=\(fixtures.password)", "--registry=\(url)"])
         try udocker.check(["--insecure", "pull", "--registry=\(url)", "tools/multi:v1"])
         #expect(try ImageStore(repository: udocker.repository).verify(ImageReference.parse("tools/multi:v1")).isEmpty)
-        let fetched = ((try? String(contentsOfFile: storageLog, encoding: .utf8)) ?? "").split(separator: "\n")
+        let fetched = ((try? Files.read(storageLog)) ?? "").split(separator: "\n")
         #expect(fetched.count == 4, "config and three layers from storage: \(fetched)")
         #expect(fetched.allSatisfy { $0.hasSuffix("authorization=no") }, "\(fetched)")
     }
 
     @Test func searchesADockerHubStyleIndexPageByPage() throws {
-        let fixtures = try Fixtures.get()
-        let udocker = try Udocker(fixtures: fixtures)
+        let fixtures = try RegistryFixtures.get()
+        let udocker = try Udocker()
         let port = try Loopback.freePort()
         let index = try Daemon("index", ["python3", fixtures.script, "index", String(port)], log: udocker.home + "/index.out")
         try Loopback.waitForListener(port, daemon: index)

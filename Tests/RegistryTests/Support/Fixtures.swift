@@ -1,7 +1,8 @@
 import Foundation
+import TestSupport
 @testable import UdockerCore
 
-/// What the registry tests need, built once per test process under one temporary directory: a self-signed
+/// What the registry tests need, built once per test process in the TestSupport staging area: a self-signed
 /// certificate for 127.0.0.1, an htpasswd file, the helper script, and a registry storage directory seeded with
 /// the test images. Each test's registry serves its own copy of that storage.
 ///
@@ -9,7 +10,7 @@ import Foundation
 /// - `tools/multi:v1`: three gzip layers, pushed by skopeo as Docker schema 2;
 /// - `tools/multiarch:latest`: an OCI index with this machine's platform and one other;
 /// - `tools/mixed:v1`: an OCI image with one gzip and one uncompressed layer.
-struct Fixtures: Sendable {
+struct RegistryFixtures: Sendable {
     let dir: String
     let certificate: String
     let key: String
@@ -21,36 +22,23 @@ struct Fixtures: Sendable {
     let password = "Sec-ret.42"
 
     static let requiredTools = ["docker-registry", "skopeo", "umoci", "openssl", "htpasswd", "python3", "busybox", "tar"]
-    static var toolsAvailable: Bool { Shell.available(requiredTools) }
+    static var toolsAvailable: Bool { executablesInPath(requiredTools) }
 
-    static func get() throws -> Fixtures {
-        switch shared {
-        case .success(let fixtures): return fixtures
-        case .failure(let failure): throw failure
-        }
-    }
+    static func get() throws -> RegistryFixtures { try shared.get(build) }
+    private static let shared = OnceValue<RegistryFixtures>()
 
-    private static let shared: Result<Fixtures, TestFailure> = {
-        do { return .success(try build()) } catch {
-            return .failure(TestFailure("building the registry test fixtures failed: \(error)"))
-        }
-    }()
-
-    private static func build() throws -> Fixtures {
-        let dir = try FileSystem.makeTemporaryDirectory(in: "/tmp", prefix: "udocker-registry-tests-")
-        chmod(dir, 0o755)
-        fixtureDirectory = dir
-        atexit { if let dir = fixtureDirectory { try? FileSystem.removeTree(dir) } }
+    private static func build() throws -> RegistryFixtures {
+        let dir = try Staging.shared().makeDirectory("registry-fixtures")
         let other = Platform.host.architecture == "amd64" ? Platform(os: "linux", architecture: "arm64")
                                                           : Platform(os: "linux", architecture: "amd64")
-        let fixtures = Fixtures(dir: dir, certificate: dir + "/cert.pem", key: dir + "/key.pem",
-                                htpasswd: dir + "/htpasswd", script: dir + "/helper.py",
-                                seedStorage: dir + "/seed-storage", otherPlatform: other)
-        try Shell.check(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", fixtures.key, "-out", fixtures.certificate])
-        let entry = try Shell.check(["htpasswd", "-Bbn", fixtures.user, fixtures.password]).stdout
-        try entry.write(toFile: fixtures.htpasswd, atomically: true, encoding: .utf8)
-        try HelperScript.text.write(toFile: fixtures.script, atomically: true, encoding: .utf8)
+        let fixtures = RegistryFixtures(dir: dir, certificate: dir + "/cert.pem", key: dir + "/key.pem",
+                                        htpasswd: dir + "/htpasswd", script: dir + "/helper.py",
+                                        seedStorage: dir + "/seed-storage", otherPlatform: other)
+        try mustRun(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                     "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", fixtures.key, "-out", fixtures.certificate])
+        chmod(fixtures.certificate, 0o644)
+        try Files.write(try mustRun(["htpasswd", "-Bbn", fixtures.user, fixtures.password]).out, to: fixtures.htpasswd)
+        try Files.write(HelperScript.text, to: fixtures.script)
         let layout = try ImageLayouts.build(in: dir + "/layout", other: other)
         try fixtures.seed(from: layout)
         return fixtures
@@ -59,28 +47,25 @@ struct Fixtures: Sendable {
     /// Pushes the images into the seed storage through a registry that runs only for that.
     private func seed(from layout: String) throws {
         let registry = try RegistryServer(.plain, fixtures: self, storage: seedStorage, copySeed: false)
-        try Shell.check(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--format", "v2s2",
+        try mustRun(["skopeo", "copy", "-q", "--dest-tls-verify=false", "--format", "v2s2",
                          "oci:\(layout):multi", "docker://\(registry.host)/tools/multi:v1"])
-        try Shell.check(["python3", script, "push", "http://\(registry.host)", "tools/multiarch", layout, "multiarch", "latest"])
-        try Shell.check(["python3", script, "push", "http://\(registry.host)", "tools/mixed", layout, "mixed", "v1"])
+        try mustRun(["python3", script, "push", "http://\(registry.host)", "tools/multiarch", layout, "multiarch", "latest"])
+        try mustRun(["python3", script, "push", "http://\(registry.host)", "tools/mixed", layout, "mixed", "v1"])
         registry.stop()
     }
 }
-
-/// Everything the registry tests write lives under this directory, removed when the test process exits.
-nonisolated(unsafe) private var fixtureDirectory: String?
 
 /// The OCI layout the images are built in with umoci; index and mixed-compression manifests are written by hand.
 enum ImageLayouts {
     static func build(in layout: String, other: Platform) throws -> String {
         let bundle = layout + "-bundle"
-        try Shell.check(["umoci", "init", "--layout", layout])
-        try Shell.check(["umoci", "new", "--image", layout + ":multi"])
+        try mustRun(["umoci", "init", "--layout", layout])
+        try mustRun(["umoci", "new", "--image", layout + ":multi"])
         try addLayer(layout, "multi", bundle) { root in
             try FileManager.default.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
-            let names = try Shell.check(["/bin/busybox", "--list"]).stdout.split(separator: "\n")
+            let names = try mustRun(["/bin/busybox", "--list"]).lines
             for name in names where name != "busybox" {
                 try FileManager.default.createSymbolicLink(atPath: root + "/bin/" + name, withDestinationPath: "busybox")
             }
@@ -94,9 +79,9 @@ enum ImageLayouts {
         try addLayer(layout, "multi", bundle) { root in
             try "hello from layer three\n".write(toFile: root + "/hello.txt", atomically: true, encoding: .utf8)
         }
-        try Shell.check(["umoci", "config", "--image", layout + ":multi", "--config.cmd", "/bin/cat",
+        try mustRun(["umoci", "config", "--image", layout + ":multi", "--config.cmd", "/bin/cat",
                          "--config.cmd", "/hello.txt", "--config.env", "FIXTURE=multi"])
-        try Shell.check(["umoci", "config", "--image", layout + ":multi", "--tag", "other",
+        try mustRun(["umoci", "config", "--image", layout + ":multi", "--tag", "other",
                          "--architecture", other.architecture, "--os", other.os])
         var oci = try OCILayout(layout)
         try oci.addIndex("multiarch", entries: [("multi", Platform.host), ("other", other)])
@@ -105,9 +90,9 @@ enum ImageLayouts {
     }
 
     private static func addLayer(_ layout: String, _ tag: String, _ bundle: String, _ change: (String) throws -> Void) throws {
-        try Shell.check(["umoci", "unpack", "--rootless", "--image", "\(layout):\(tag)", bundle])
+        try mustRun(["umoci", "unpack", "--rootless", "--image", "\(layout):\(tag)", bundle])
         try change(bundle + "/rootfs")
-        try Shell.check(["umoci", "repack", "--image", "\(layout):\(tag)", bundle])
+        try mustRun(["umoci", "repack", "--image", "\(layout):\(tag)", bundle])
         try FileManager.default.removeItem(atPath: bundle)
     }
 }
@@ -129,7 +114,7 @@ struct OCILayout {
 
     func descriptor(_ tag: String) throws -> [String: Any] {
         guard let entry = entries.first(where: { ($0["annotations"] as? [String: String])?["org.opencontainers.image.ref.name"] == tag })
-        else { throw TestFailure("no \(tag) in \(path)") }
+        else { throw TestSupportError("no \(tag) in \(path)") }
         return entry
     }
 
@@ -179,7 +164,7 @@ struct OCILayout {
 
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         try "plain tar layer\n".write(toFile: scratch + "/mixed.txt", atomically: true, encoding: .utf8)
-        try Shell.check(["tar", "-cf", scratch + ".tar", "-C", scratch, "mixed.txt"])
+        try mustRun(["tar", "-cf", scratch + ".tar", "-C", scratch, "mixed.txt"])
         let tar = try write(try FileSystem.read(scratch + ".tar"), mediaType: "application/vnd.oci.image.layer.v1.tar")
 
         var rootfs = config["rootfs"] as! [String: Any]

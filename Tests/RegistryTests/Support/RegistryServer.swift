@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import UdockerCore
 
 /// Debian's docker-registry on a free loopback port, serving its own copy of the seeded storage:
@@ -16,13 +17,13 @@ final class RegistryServer {
     /// The scheme://host[:port] udocker keys credentials by.
     var url: String { (mode == .plain ? "http://" : "https://") + host }
 
-    init(_ mode: Mode, fixtures: Fixtures, storage: String? = nil, copySeed: Bool = true) throws {
+    init(_ mode: Mode, fixtures: RegistryFixtures, storage: String? = nil, copySeed: Bool = true) throws {
         self.mode = mode
         port = try Loopback.freePort()
         let dir = try FileSystem.makeTemporaryDirectory(in: fixtures.dir, prefix: "registry-")
         self.storage = storage ?? dir + "/storage"
         tokenLog = dir + "/tokens.log"
-        if copySeed { try Shell.check(["cp", "-a", fixtures.seedStorage, self.storage]) }
+        if copySeed { try mustRun(["cp", "-a", fixtures.seedStorage, self.storage]) }
 
         var config = """
         version: 0.1
@@ -61,7 +62,7 @@ final class RegistryServer {
 
     /// Tokens issued so far, one "USER SCOPE" line each.
     var tokensIssued: [String] {
-        ((try? String(contentsOfFile: tokenLog, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        ((try? Files.read(tokenLog)) ?? "").split(separator: "\n").map(String.init)
     }
 
     // MARK: the registry's storage, for tests that look behind its back
