@@ -66,6 +66,22 @@ struct AuthTests {
         #expect(try udocker.run(["logout", "--registry=\(registry.host)"]).status == 1)
     }
 
+    @Test func sharesKeystoreAndImagesWithUdocker13() throws {
+        let fixtures = try RegistryFixtures.get()
+        let registry = try RegistryServer(.basic, fixtures: fixtures)
+        let udocker = try Udocker()
+        let name = "\(registry.host)/tools/multi:v1"
+
+        // udocker 1.3.17 stores the credentials (it does not check them); our pull uses them.
+        let login = try udocker.sandbox.referenceUdocker(["login", "--username=\(fixtures.user)", "--password=\(fixtures.password)",
+                                                          "--registry=https://\(registry.host)"])
+        #expect(login.succeeded, "\(login)")
+        try udocker.check(["pull", name], environment: ["SSL_CERT_FILE": fixtures.certificate])
+        // And it lists what we pulled.
+        let listed = try udocker.sandbox.referenceUdocker(["images"])
+        #expect(listed.succeeded && listed.lines.contains { $0.hasPrefix(name) }, "\(listed)")
+    }
+
     @Test func tokenAuthFetchesOneTokenPerRepository() throws {
         let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.token, fixtures: fixtures)
