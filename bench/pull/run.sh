@@ -4,8 +4,8 @@
 # Each run pulls into an empty repository; the two tools alternate which goes first; medians of RUNS runs.
 #
 # Usage: bench/pull/run.sh [RUNS]        (default 7; as root, the pulls run as the unprivileged user udbench)
-# Needs: docker-registry skopeo umoci curl python3 (make deps), and the udocker 1.3.17 wheel: UDOCKER_WHEEL=FILE,
-# or `pip download` fetches it.
+# Needs: docker-registry skopeo umoci curl python3 (make deps), and udocker 1.3.17: the copy the tests cached in
+# .build/udocker-1.3.17, else UDOCKER_WHEEL=FILE, else `pip download` fetches the wheel.
 set -euo pipefail
 RUNS=${1:-7}
 LAYERS=4
@@ -25,11 +25,16 @@ echo "== building udocker-swift (release)" >&2
 install -m 0755 "$ROOT/.build/release/udocker" "$WORK/udocker"
 
 echo "== unpacking udocker 1.3.17" >&2
-if [ -z "${UDOCKER_WHEEL:-}" ]; then
-    python3 -m pip download -q --no-deps -d "$WORK/wheel" udocker==1.3.17
-    UDOCKER_WHEEL=$(ls "$WORK"/wheel/udocker-1.3.17-*.whl)
+CACHE="$ROOT/.build/udocker-1.3.17"   # where the tests' TestSupport keeps the unpacked wheel
+if [ -z "${UDOCKER_WHEEL:-}" ] && [ -f "$CACHE/udocker/maincmd.py" ]; then
+    cp -a "$CACHE" "$WORK/u1317"
+else
+    if [ -z "${UDOCKER_WHEEL:-}" ]; then
+        /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: -d "$WORK/wheel" udocker==1.3.17
+        UDOCKER_WHEEL=$(ls "$WORK"/wheel/udocker-1.3.17-*.whl)
+    fi
+    /usr/bin/python3 -m zipfile -e "$UDOCKER_WHEEL" "$WORK/u1317"
 fi
-python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' "$UDOCKER_WHEEL" "$WORK/u1317"
 chmod -R a+rX "$WORK/u1317"
 
 echo "== building and pushing a $LAYERS x $LAYER_MB MB image" >&2
@@ -70,7 +75,7 @@ pull() {  # pull TOOL RUN → seconds
     start=$(date +%s.%N)
     case $tool in
         swift) "${AS[@]}" "${env[@]}" "$WORK/udocker" -q --insecure pull --registry="http://127.0.0.1:$PORT" bench/img:v1 ;;
-        u1317) "${AS[@]}" "${env[@]}" PYTHONPATH="$WORK/u1317" python3 -c \
+        u1317) "${AS[@]}" "${env[@]}" PYTHONPATH="$WORK/u1317" /usr/bin/python3 -c \
                    'import sys; sys.argv[0] = "udocker"; from udocker.maincmd import main; main()' \
                    -q pull --registry="http://127.0.0.1:$PORT" bench/img:v1 ;;
     esac
