@@ -99,6 +99,21 @@ struct PullTests {
         #expect(try udocker.run(["run", "--pull=sometimes", "x", "true"]).status != 0)
     }
 
+    @Test func goesThroughTheProxyTheEnvironmentNames() throws {
+        let fixtures = try RegistryFixtures.get()
+        let registry = try RegistryServer(.plain, fixtures: fixtures)
+        let udocker = try Udocker()
+        let port = try Loopback.freePort()
+        let log = udocker.home + "/proxy.log"
+        let proxy = try Daemon("proxy", ["python3", fixtures.script, "proxy", String(port), log, String(1 << 40)],
+                               log: udocker.home + "/proxy.out")
+        try Loopback.waitForListener(port, daemon: proxy)
+        try udocker.check(["--insecure", "pull", "--registry=http://\(registry.host)", "tools/multi:v1"],
+                          environment: ["http_proxy": "http://127.0.0.1:\(port)"])
+        let requests = ((try? Files.read(log)) ?? "").split(separator: "\n")
+        #expect(requests.filter { $0.contains("/v2/tools/multi/") }.count == 5, "manifest and four blobs: \(requests)")
+    }
+
     @Test func pullsByDigestIntoATagNamedByTheDigest() throws {
         let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
