@@ -24,7 +24,9 @@ let package = Package(
         systemLibrary("CHwloc", pkgConfig: "hwloc", apt: "libhwloc-dev"),
         systemLibrary("CNuma", pkgConfig: "numa", apt: "libnuma-dev"),
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
-        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto"]),
+        // glibc calls declared only under _GNU_SOURCE (unshare, sched_setaffinity, posix_spawn extensions).
+        .target(name: "CLinux"),
+        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CLinux"]),
         .target(name: "UdockerCLI", dependencies: [
             "UdockerCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -17,8 +17,10 @@ struct ExportCommand: ParsableCommand {
             rest.removeFirst()
         }
         guard rest.count == 1 else { throw ValidationError("export needs one container id or name") }
+        let containers = try Context.get().containers
+        let id = try containers.resolve(rest[0])
         let target = TarOutput(file)
         if case .file(let path) = target { Log.info("exporting to file \(path)") }
-        try ContainerTransfer(store: Context.get().containers).export(rest[0], to: target, clone: clone)
+        try ContainerTransfer(store: containers).export(id, to: target, clone: clone)
     }
 }

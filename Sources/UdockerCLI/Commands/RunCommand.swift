@@ -117,9 +117,13 @@ struct RunCommand: ParsableCommand {
         try Executor.exec(plan)
     }
 
+    /// udocker 1.3's start banner, at info level. Unlike udocker it goes to stderr, so that a job capturing the
+    /// container's stdout gets only what the command printed.
     private func banner(_ run: ContainerRun) {
-        let line = String(repeating: "*", count: 78)
-        Log.info("\n\(line)\n*\(("STARTING " + run.id).centered(76))*\n\(line)\nexecuting: \(Paths.basename(run.command[0]))")
+        guard Log.isEnabled(.info) else { return }
+        let line = String(repeating: "*", count: 78), blank = "*" + String(repeating: " ", count: 76) + "*"
+        let title = "*" + ("STARTING " + run.id).centered(76) + "*"
+        Output.stderr(" \n\(line)\n\(blank)\n\(title)\n\(blank)\n\(line)\nexecuting: \(Paths.basename(run.command[0]))\n")
     }
 
     private func checkPlatform(_ id: String, context: Context) {

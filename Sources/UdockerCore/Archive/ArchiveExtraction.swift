@@ -64,16 +64,14 @@ final class ArchiveExtraction {
             defer { close(fd) }
             try reader.writeData(to: fd, size: member.size)
             fchmod(fd, Self.fileMode(member.permissions))
-            if var time = member.modificationTime {
-                withUnsafePointer(to: &time) { _ = futimens(fd, [$0.pointee, $0.pointee]) }
-            }
+            if let time = member.modificationTime { _ = futimens(fd, [time, time]) }
         case .symlink(let target):
             _ = try createReplacing(name, in: parent) { symlinkat(target, parent, name) }
             if let time = member.modificationTime { _ = utimensat(parent, name, [time, time], AT_SYMLINK_NOFOLLOW) }
         case .hardlink(let target):
             try makeHardlink(path, in: parent, to: MemberPath(member: target))
         case .special:
-            return
+            return  // skipped above, before its parent could be made
         }
         if appliesWhiteouts { remember(path) }
     }

@@ -29,21 +29,31 @@ public struct ContainerTransfer {
 
     /// `import --clone`: a container from an `export --clone` tarball, bookkeeping files included.
     public func importClone(from source: ArchiveSource, name: String?) throws -> String {
-        try createDirectory(name: name) { directory in
+        let id = try createDirectory(name: name) { directory in
             try LayerExtractor.extractPlain(source, into: directory)
             guard FileSystem.isDirectory(directory + "/ROOT") else {
                 throw UdockerError(.invalidInput, "\(source) is not a container exported with --clone: it has no ROOT")
             }
         }
+        warnIfSetUpElsewhere(id)
+        return id
     }
 
     /// `clone`: a copy of a container under a new id, symlinks, hardlinks, modes and times preserved.
-    /// A container set up for a fakechroot (F) mode has the old ROOT path baked in: run `setup` on the clone.
     public func clone(_ idOrName: String, name: String?) throws -> String {
         let source = repository.containerDir(try store.resolve(idOrName))
-        return try createDirectory(name: name) { directory in
+        let id = try createDirectory(name: name) { directory in
             try TreeCopy.copy(source, into: directory)
         }
+        warnIfSetUpElsewhere(id)
+        return id
+    }
+
+    /// The fakechroot (F) modes bake the absolute ROOT path into the container's files: a copy needs them redone.
+    private func warnIfSetUpElsewhere(_ id: String) {
+        guard let mode = try? FileSystem.readString(repository.containerFile(id, .execMode))
+            .trimmingCharacters(in: .whitespacesAndNewlines), mode.hasPrefix("F") else { return }
+        Log.warning("execution mode \(mode) was set up for the original location: run setup --execmode=\(mode) --force \(id)")
     }
 
     /// Builds a container directory with `populate` in a temporary directory, renames it to a new id and

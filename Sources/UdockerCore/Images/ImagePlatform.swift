@@ -2,10 +2,12 @@ import Foundation
 
 /// Platforms as images name them (`os/architecture[/variant]`, Docker's architecture names): what `import`
 /// records in the configuration it writes, and which manifest of an index `load` takes.
-struct ImagePlatform: Equatable {
+struct ImagePlatform: Equatable, CustomStringConvertible {
     var os: String
     var architecture: String
     var variant: String = ""
+
+    var description: String { variant.isEmpty ? "\(os)/\(architecture)" : "\(os)/\(architecture)/\(variant)" }
 
     /// The machine udocker runs on.
     static var host: ImagePlatform {
@@ -47,7 +49,9 @@ struct ImagePlatform: Equatable {
             return p.os == host.os && p.architecture == host.architecture
                 && (p.variant.isEmpty || host.variant.isEmpty || p.variant == host.variant)
         }) { return match }
-        if descriptors.count == 1 { return descriptors[0] }
-        return descriptors.first { platform($0).map { $0.os != "unknown" } ?? true }
+        let fallback = descriptors.count == 1 ? descriptors.first
+            : descriptors.first { platform($0).map { $0.os != "unknown" } ?? true }
+        if let chosen = fallback.flatMap(platform) { Log.warning("no image for \(host) in the index: taking \(chosen)") }
+        return fallback
     }
 }

@@ -1,0 +1,16 @@
+#ifndef UDOCKER_CLINUX_H
+#define UDOCKER_CLINUX_H
+#include <spawn.h>
+#include <stddef.h>
+
+/* Linux/glibc calls that Swift's Glibc module leaves out because they are declared only under _GNU_SOURCE.
+   Compiled here with _GNU_SOURCE so the compiler checks every signature. */
+int ud_unshare(int flags);
+int ud_clone_newuser(void);
+int ud_clone_newns(void);
+/* sched_setaffinity for the calling process; `mask` is a CPU bitmap of `size` bytes. */
+int ud_setaffinity_self(const unsigned char *mask, size_t size);
+int ud_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+/* The child closes every descriptor from `lowest` up (glibc >= 2.34). */
+int ud_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);
+#endif
