@@ -84,7 +84,4 @@ public struct RemoteImage: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { local.description }
-
-    /// The authorization scope for pulling from this repository.
-    public var pullScope: String { "repository:\(repository):pull" }
 }
