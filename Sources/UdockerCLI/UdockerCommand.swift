@@ -21,6 +21,7 @@ struct UdockerCommand: ParsableCommand {
         NameCommand.self, RmnameCommand.self, RenameCommand.self, TagCommand.self,
         InspectCommand.self, VerifyCommand.self, ProtectCommand.self, UnprotectCommand.self,
         RunCommand.self, SetupCommand.self, MkrepoCommand.self, ShowconfCommand.self, VersionCommand.self,
+        PullCommand.self, SearchCommand.self, LoginCommand.self, LogoutCommand.self, ManifestCommand.self,
         LoadCommand.self, SaveCommand.self, ImportCommand.self, ExportCommand.self, CloneCommand.self,
     ]
 }

@@ -19,9 +19,15 @@ struct CreateCommand: ParsableCommand {
     }
 }
 
-/// Creation shared by `create` and `run IMAGE`.
+/// Creation shared by `create` and `run IMAGE`: the image is pulled first when it is missing (or always, or
+/// never, as `run --pull` says), for `platform` and with `settings` when `run` gives them.
 enum ContainerCreation {
-    static func create(_ reference: ImageReference, name: String?, context: Context) throws -> String {
+    static func create(_ reference: ImageReference, name: String?, pull: PullPolicy = .missing, platform: Platform? = nil,
+                       settings: RegistrySettings? = nil, context: Context) throws -> String {
+        if pull == .always || (pull == .missing && !context.images.exists(reference)) {
+            try RegistryAccess.pull(reference.description, platform: platform,
+                                    settings: settings ?? RegistryAccess.settings(context), context: context)
+        }
         let image = try context.images.image(reference)
         return try context.containers.create(from: image, name: name)
     }

@@ -20,7 +20,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on, e.g. 0-3,8.") var cpuset: String?
     @Option(name: .customLong("device"), help: "Pass a host device, /dev/X[:/dev/Y] (R modes; repeatable).") var devices: [String] = []
     @Option(name: .customLong("location"), help: "Run the root file system in DIR (not a stored container).") var location: String?
-    @Option(name: .customLong("platform"), help: "Expected os/arch[/variant]; a different container is warned about.") var platform: String?
+    @Option(name: .customLong("platform"), help: "Expected os/arch[/variant], pulled when the image is missing; a different container is warned about.") var platform: String?
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Map HOSTPORT:CONTPORT (P modes with udocker's proot).") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Map all exposed ports (P modes with udocker's proot).") var publishAll = false
     @Option(name: .customLong("execmode"), help: .hidden) var execmode: String?
@@ -32,6 +32,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
     @Flag(name: .customLong("dri"), help: "Bind the host's graphics (DRI) directories.") var dri = false
     @Flag(name: .customLong("nobanner"), help: "Print no banner.") var noBanner = false
+    @Option(name: .customLong("pull"), help: "Pull the image: missing (when not in the repository), never, always.")
+    var pull: PullPolicy = .missing
+    @OptionGroup var registryOptions: RegistryOptions
     @Argument(help: "Container id or name, or image.") var container: String?
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
@@ -135,10 +138,8 @@ struct RunCommand: ParsableCommand {
         guard let container else { throw UdockerError(.usage, "missing container") }
         if let id = try? context.containers.resolve(container) { return (id, false) }
         let reference = try ImageReference.parse(container)
-        guard context.images.exists(reference) else {
-            throw UdockerError(.notFound, "container or image not found: \(container)")
-        }
-        return (try ContainerCreation.create(reference, name: name, context: context), true)
+        return (try ContainerCreation.create(reference, name: name, pull: pull, platform: try platform.map(Platform.parse),
+                                             settings: registryOptions.settings(context), context: context), true)
     }
 }
 

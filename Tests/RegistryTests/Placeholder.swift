@@ -1,1 +1,0 @@
-// Filled by the RegistryTests work; SwiftPM needs one source file per target.
