@@ -207,7 +207,7 @@ struct OCILayoutBuilder {
     }
 
     @Test func nestedIndexGivesTheHostPlatform() throws {
-        let host = ImagePlatform.host
+        let host = Platform.host
         let other = host.architecture == "arm64" ? "amd64" : "arm64"
         var layout = OCILayoutBuilder()
         let layers = [other, host.architecture].map { Data("layer for \($0)".utf8) }

@@ -95,6 +95,18 @@ public struct ContainerStore: Sendable {
     /// `populate` fills the ROOT directory it is given.
     public func create(imageName: String, configJSON: Data?, name: String?,
                        populate: (_ root: String) throws -> Void) throws -> String {
+        try createDirectory(name: name) { dir in
+            try FileSystem.makeDirectories(dir + "/ROOT")
+            try populate(dir + "/ROOT")
+            try FileSystem.atomicWrite(imageName, to: dir + "/" + ContainerFile.imageRepoName.rawValue)
+            if let configJSON { try FileSystem.atomicWrite(configJSON, to: dir + "/" + ContainerFile.containerJSON.rawValue) }
+        }
+    }
+
+    /// The one way a container directory comes to exist: `populate` fills a hidden temporary directory (ROOT and
+    /// the bookkeeping files), which is renamed to `containers/<new id>` only when complete, then named.
+    /// A failure, or a kill, leaves nothing that `ps` lists.
+    public func createDirectory(name: String?, populate: (_ containerDir: String) throws -> Void) throws -> String {
         if let name {
             try Self.validateName(name)
             if FileSystem.exists(repository.containerNameLink(name)) {
@@ -105,10 +117,7 @@ public struct ContainerStore: Sendable {
         let temp = try FileSystem.makeTemporaryDirectory(in: repository.containersDir, prefix: ".create-")
         let id = Self.newID()
         do {
-            try FileSystem.makeDirectories(temp + "/ROOT")
-            try populate(temp + "/ROOT")
-            try FileSystem.atomicWrite(imageName, to: temp + "/" + ContainerFile.imageRepoName.rawValue)
-            if let configJSON { try FileSystem.atomicWrite(configJSON, to: temp + "/" + ContainerFile.containerJSON.rawValue) }
+            try populate(temp)
             chmod(temp, 0o755)
             guard Glibc.rename(temp, repository.containerDir(id)) == 0 else { throw UdockerError.posix("cannot create container", id) }
         } catch {

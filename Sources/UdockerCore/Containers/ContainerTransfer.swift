@@ -29,7 +29,7 @@ public struct ContainerTransfer {
 
     /// `import --clone`: a container from an `export --clone` tarball, bookkeeping files included.
     public func importClone(from source: ArchiveSource, name: String?) throws -> String {
-        let id = try createDirectory(name: name) { directory in
+        let id = try store.createDirectory(name: name) { directory in
             try LayerExtractor.extractPlain(source, into: directory)
             guard FileSystem.isDirectory(directory + "/ROOT") else {
                 throw UdockerError(.invalidInput, "\(source) is not a container exported with --clone: it has no ROOT")
@@ -42,7 +42,7 @@ public struct ContainerTransfer {
     /// `clone`: a copy of a container under a new id, symlinks, hardlinks, modes and times preserved.
     public func clone(_ idOrName: String, name: String?) throws -> String {
         let source = repository.containerDir(try store.resolve(idOrName))
-        let id = try createDirectory(name: name) { directory in
+        let id = try store.createDirectory(name: name) { directory in
             try TreeCopy.copy(source, into: directory)
         }
         warnIfSetUpElsewhere(id)
@@ -54,29 +54,5 @@ public struct ContainerTransfer {
         guard let mode = try? FileSystem.readString(repository.containerFile(id, .execMode))
             .trimmingCharacters(in: .whitespacesAndNewlines), mode.hasPrefix("F") else { return }
         Log.warning("execution mode \(mode) was set up for the original location: run setup --execmode=\(mode) --force \(id)")
-    }
-
-    /// Builds a container directory with `populate` in a temporary directory, renames it to a new id and
-    /// gives it `name`.
-    private func createDirectory(name: String?, populate: (String) throws -> Void) throws -> String {
-        if let name {
-            try ContainerStore.validateName(name)
-            guard !FileSystem.exists(repository.containerNameLink(name)) else {
-                throw UdockerError(.alreadyExists, "container name already exists: \(name)")
-            }
-        }
-        try FileSystem.makeDirectories(repository.containersDir)
-        let temp = try FileSystem.makeTemporaryDirectory(in: repository.containersDir, prefix: ".create-")
-        let id = ContainerStore.newID()
-        do {
-            try populate(temp)
-            chmod(temp, 0o755)
-            guard rename(temp, repository.containerDir(id)) == 0 else { throw UdockerError.posix("cannot create container", id) }
-        } catch {
-            try? FileSystem.removeTree(temp)
-            throw error
-        }
-        if let name { try store.setName(id, name) }
-        return id
     }
 }

@@ -159,7 +159,7 @@ struct OCIImageLayout {
         let type = [descriptor["mediaType"] as? String, json["mediaType"] as? String].compactMap { $0 }.first { !$0.isEmpty }
         if Self.indexTypes.contains(type ?? "") || (type == nil && json["manifests"] != nil) {
             let children = json["manifests"] as? [[String: Any]] ?? []
-            guard let child = ImagePlatform.select(from: children) else {
+            guard let child = Platform.selectForHost(from: children) else {
                 throw UdockerError(.invalidInput, "image index in the archive lists no manifest")
             }
             return try imageManifest(child, depth: depth + 1)

@@ -12,7 +12,7 @@ public struct ImageImporter {
     public func importTarball(_ source: ArchiveSource, as reference: ImageReference, move: Bool = false,
                               platform: String? = nil) throws {
         guard !store.exists(reference) else { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
-        let platform = try platform.map(ImagePlatform.parse) ?? ImagePlatform.host
+        let platform = try platform.map(Platform.parse) ?? Platform.host
         try FileSystem.makeDirectories(store.repository.layersDir)
         let staging = try FileSystem.makeTemporaryDirectory(in: store.repository.layersDir, prefix: ".import-")
         defer { try? FileSystem.removeTree(staging) }
@@ -53,10 +53,10 @@ public struct ImageImporter {
     /// The configuration udocker 1.3 gives an imported file system (create_container_meta): no command, no
     /// environment; `diffID` and `size` describe the layer when there is one (not for `import --tocontainer`).
     public static func configuration(platform: String?, diffID: String? = nil, size: Int64? = nil) throws -> Data {
-        try configuration(platform: platform.map(ImagePlatform.parse) ?? .host, diffID: diffID, size: size)
+        try configuration(platform: platform.map(Platform.parse) ?? .host, diffID: diffID, size: size)
     }
 
-    static func configuration(platform: ImagePlatform, diffID: String?, size: Int64?) throws -> Data {
+    static func configuration(platform: Platform, diffID: String?, size: Int64?) throws -> Data {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         var config: [String: Any] = [

@@ -78,6 +78,7 @@ public struct ImageStore: Sendable {
         try FileSystem.makeDirectories(repoDir)
         try FileLock.withLock(repository.lockPath(reference.description)) {
             let temp = try FileSystem.makeTemporaryDirectory(in: repoDir, prefix: ".tag-")
+            chmod(temp, 0o755)  // mkdtemp makes 0700; udocker's tag directories are 0755
             do {
                 // TAG holds "<repodir>:<tag>" as udocker 1.3 writes it.
                 try FileSystem.atomicWrite(repoDir + ":" + reference.tag, to: temp + "/TAG")
