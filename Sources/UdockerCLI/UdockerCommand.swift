@@ -11,7 +11,6 @@ struct UdockerCommand: ParsableCommand {
         General options (before the command): -D/--debug, -q/--quiet, --repo=DIR, --allow-root, --config=FILE,
         --insecure, -h/--help, -V/--version.
         """,
-        version: UdockerVersion.string,
         subcommands: commandTypes
     )
 
