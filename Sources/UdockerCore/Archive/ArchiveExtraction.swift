@@ -133,7 +133,7 @@ final class ArchiveExtraction {
         // Other `.wh..wh.` names are aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): nothing to apply.
         if path.nameHasPrefix(".wh..wh.") { return }
         let hidden = Array(path.name.dropFirst(Self.whiteoutPrefix.utf8.count))
-        let hiddenText = String(cString: hidden)
+        let hiddenText = String(nulTerminated: hidden)
         guard hiddenText != "." && hiddenText != ".." else {
             throw UdockerError(.invalidInput, "whiteout of \(hiddenText) would leave the root directory")
         }

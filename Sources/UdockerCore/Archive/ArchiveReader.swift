@@ -34,7 +34,7 @@ struct ArchiveMember {
     let size: Int64?
     let modificationTime: timespec?
 
-    var displayName: String { String(cString: name) }
+    var displayName: String { String(nulTerminated: name) }
 }
 
 /// Streams the members of a tar archive (plain, gzip, zstd, xz, bzip2: libarchive detects the compression).

@@ -53,5 +53,5 @@ enum DescriptorCalls {
     static func isDirectory(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFDIR }
     static func isSymlink(_ st: stat) -> Bool { st.st_mode & S_IFMT == S_IFLNK }
 
-    static func display(_ name: [CChar]) -> String { String(cString: name) }
+    static func display(_ name: [CChar]) -> String { String(nulTerminated: name) }
 }

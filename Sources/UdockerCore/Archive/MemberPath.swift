@@ -13,13 +13,13 @@ struct MemberPath {
     init(member name: [CChar]) throws {
         let bytes = name.prefix(while: { $0 != 0 })
         if bytes.first == CChar(UInt8(ascii: "/")) {
-            throw UdockerError(.invalidInput, "absolute path \(String(cString: name)) would leave the root directory")
+            throw UdockerError(.invalidInput, "absolute path \(String(nulTerminated: name)) would leave the root directory")
         }
         var parts: [[CChar]] = []
         for part in bytes.split(separator: CChar(UInt8(ascii: "/")), omittingEmptySubsequences: true) {
             if part.count == 1 && part.first == Self.dot { continue }
             if part.count == 2 && part.allSatisfy({ $0 == Self.dot }) {
-                throw UdockerError(.invalidInput, "path \(String(cString: name)) has a .. component that would leave the root directory")
+                throw UdockerError(.invalidInput, "path \(String(nulTerminated: name)) has a .. component that would leave the root directory")
             }
             parts.append(Array(part) + [0])
         }

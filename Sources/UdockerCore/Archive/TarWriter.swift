@@ -132,7 +132,7 @@ public final class TarWriter {
             var st = item.status
             let type = st.st_mode & S_IFMT
             if type == S_IFSOCK {
-                Log.debug("skipping socket \(String(cString: item.path))")
+                Log.debug("skipping socket \(String(nulTerminated: item.path))")
                 return
             }
             archive_entry_clear(entry)
@@ -154,7 +154,7 @@ public final class TarWriter {
                 }
             }
             if type != S_IFREG || dataSize == 0 { archive_entry_set_size(entry, 0) }
-            let name = String(cString: item.path)
+            let name = String(nulTerminated: item.path)
             try writeHeader(name)
             guard dataSize > 0 else { return }
             let fd = openat(item.directory, item.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)

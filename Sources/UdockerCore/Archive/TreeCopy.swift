@@ -15,7 +15,7 @@ public enum TreeCopy {
         try TreeWalker(root: source).walk(visit: { item in
             let parent = parents[parents.count - 1]
             let st = item.status
-            let described = String(cString: item.path)
+            let described = String(nulTerminated: item.path)
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 guard mkdirat(parent, item.name, 0o700) == 0 else { throw UdockerError.posix("cannot create", described) }
@@ -49,7 +49,7 @@ public enum TreeCopy {
     }
 
     private static func copyFile(_ item: TreeWalker.Entry, into parent: Int32) throws {
-        let described = String(cString: item.path)
+        let described = String(nulTerminated: item.path)
         let input = openat(item.directory, item.name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard input >= 0 else { throw UdockerError.posix("cannot read", described) }
         defer { close(input) }

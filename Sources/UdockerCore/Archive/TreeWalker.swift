@@ -47,11 +47,11 @@ struct TreeWalker {
             guard entry.isDirectory else { continue }
             if status.st_dev == device {
                 let child = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                guard child >= 0 else { throw UdockerError.posix("cannot open directory", root + "/" + String(cString: path)) }
+                guard child >= 0 else { throw UdockerError.posix("cannot open directory", root + "/" + String(nulTerminated: path)) }
                 defer { close(child) }
                 try walk(child, prefix: path, device: device, visit: visit, leave: leave)
             } else {
-                Log.debug("not descending into \(String(cString: path)): another file system")
+                Log.debug("not descending into \(String(nulTerminated: path)): another file system")
             }
             try leave(entry)
         }
