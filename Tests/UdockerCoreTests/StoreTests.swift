@@ -86,6 +86,17 @@ final class TemporaryRepository {
         #expect(try store.verify(reference).count == 1)
     }
 
+    @Test func aStoredBlobCutShortIsReplaced() throws {
+        let temp = try TemporaryRepository()
+        let store = ImageStore(repository: temp.repository)
+        let file = temp.repository.topDir + "/blob"
+        try FileSystem.atomicWrite("the whole layer", to: file)
+        let digest = try store.addBlob(file: file)
+        truncate(temp.repository.layerPath(digest), 3)
+        #expect(try store.addBlob(file: file, move: true) == digest)
+        #expect(try Digest.sha256(file: temp.repository.layerPath(digest)) == digest)
+    }
+
     @Test func addBlobRejectsAWrongDigest() throws {
         let temp = try TemporaryRepository()
         let store = ImageStore(repository: temp.repository)

@@ -49,7 +49,8 @@ public struct ImageStore: Sendable {
     }
 
     /// Copies (or, with `move`, renames when on the same file system) `file` into layers/, checking its
-    /// sha256 against `expected` when given. Returns the digest.
+    /// sha256 against `expected` when given. Returns the digest. The data is on disk before the blob gets its
+    /// name; a stored blob of another size (cut short by a crash) is replaced.
     @discardableResult
     public func addBlob(file: String, expected: String? = nil, move: Bool = false) throws -> String {
         let digest = try Digest.sha256(file: file)
@@ -57,8 +58,8 @@ public struct ImageStore: Sendable {
             throw UdockerError(.digestMismatch, "blob \(Paths.basename(file)) has digest \(digest), expected \(expected)")
         }
         let target = repository.layerPath(digest)
-        if hasBlob(digest) { return digest }
-        if move, rename(file, target) == 0 { return digest }
+        if hasBlob(digest) && FileSystem.size(target) == FileSystem.size(file) { return digest }
+        if move, FileSystem.fsyncFile(file), rename(file, target) == 0 { return digest }
         let ingest = repository.ingestPath(digest)
         try FileSystem.removeFile(ingest)
         guard copyfile(file, ingest) else { throw UdockerError.posix("cannot copy", file) }

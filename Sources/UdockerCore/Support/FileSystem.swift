@@ -188,8 +188,11 @@ public enum FileSystem {
         return String(cString: result)
     }
 
-    public static func fsyncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
+    /// Flushes a file's data to disk; false when it cannot be opened or synced.
+    public static func fsyncFile(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return fsync(fd) == 0
     }
 }
