@@ -10,6 +10,20 @@ struct Context: Sendable {
 
     var images: ImageStore { ImageStore(repository: repository) }
     var containers: ContainerStore { ContainerStore(repository: repository) }
+    /// The host tools engines and mode set-up drive, found once per use through the repository's bin/ and PATH.
+    var hostTools: HostTools {
+        HostTools(locator: ToolLocator(repositoryBin: repository.binDir), config: config, libDir: repository.libDir)
+    }
+
+    /// After a container was copied under a new id (clone, import --clone): an F mode's patches name the old ROOT,
+    /// so the mode's set-up is redone for the new one, as udocker 1.3 does.
+    func redoPathDependentSetup(of id: String) throws {
+        let mode = try ExecModeStore(repository: repository).mode(of: id)
+        guard mode.family == .fakechroot else { return }
+        let root = RunPreparation.realPath(repository.containerRoot(id))
+        try ModeSetup(tools: hostTools).apply(mode, containerDir: repository.containerDir(id), root: root, force: true,
+                                              lock: repository.lockPath("container-" + id))
+    }
 
     /// Set by `UdockerMain` before the command runs.
     nonisolated(unsafe) static var current: Context?

@@ -29,6 +29,21 @@ extension EngineSuites {
         #expect(try world.run(.F3, ["--", "echo", "still here"]).out == "still here\n")
     }
 
+    @Test("F3: a clone is re-patched for its own location and runs at once, as udocker 1.3 does")
+    func f3Cloned() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F3)
+        let clone = try world.sandbox.udocker(["clone", name])
+        #expect(clone.succeeded, "\(clone)")
+        let id = clone.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let ran = try world.sandbox.udocker(["run", "--nobanner", id, "/bin/sh", "-c", "echo clone runs"])
+        #expect(ran.out == "clone runs\n", "\(ran)")
+        let interpreter = try Command.run(["patchelf", "--print-interpreter",
+                                           world.sandbox.udockerDir + "/containers/" + id + "/ROOT/bin/sh"])
+        #expect(interpreter.out.contains("/containers/" + id + "/ROOT"), "\(interpreter)")
+        #expect(try world.sandbox.udocker(["rm", id]).succeeded)
+    }
+
     @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
     func f4NewProgram() throws {
         let world = try EngineWorld.get()

@@ -8,7 +8,9 @@ struct CloneCommand: ParsableCommand {
     @Argument(help: "Container id or name.") var container: String
 
     func run() throws {
-        let id = try ContainerTransfer(store: Context.get().containers).clone(container, name: name)
+        let context = try Context.get()
+        let id = try ContainerTransfer(store: context.containers).clone(container, name: name)
+        try context.redoPathDependentSetup(of: id)
         Output.stdout(id + "\n")
     }
 }

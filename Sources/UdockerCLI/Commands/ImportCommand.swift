@@ -32,7 +32,9 @@ struct ImportCommand: ParsableCommand {
         }
         let transfer = ContainerTransfer(store: context.containers)
         if clone {
-            Output.stdout(try transfer.importClone(from: source, name: name) + "\n")
+            let id = try transfer.importClone(from: source, name: name)
+            try context.redoPathDependentSetup(of: id)
+            Output.stdout(id + "\n")
         } else if toContainer {
             let image = try arguments.count > 1 ? ImageReference.parse(arguments[1]) : ImageReference(name: "IMPORTED", tag: "unknown")
             let config = try ImageImporter.configuration(platform: platform)

@@ -77,8 +77,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let context = try Context.get()
         let options = try options()
-        let tools = HostTools(locator: ToolLocator(repositoryBin: context.repository.binDir), config: context.config,
-                              libDir: context.repository.libDir)
+        let tools = context.hostTools
         let preparation = RunPreparation(store: context.containers, sysDirs: context.config.list("sysdirs_list"),
                                          inheritedDescriptors: OpenDescriptors.inheritableCount())
         let planner = RunPlanner(preparation: preparation, config: context.config, tools: tools)

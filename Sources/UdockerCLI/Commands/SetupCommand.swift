@@ -15,7 +15,7 @@ struct SetupCommand: ParsableCommand {
         let id = try context.containers.resolve(container)
         let repository = context.repository
         let modes = ExecModeStore(repository: repository)
-        let tools = HostTools(locator: ToolLocator(repositoryBin: repository.binDir), config: context.config, libDir: repository.libDir)
+        let tools = context.hostTools
         let root = RunPreparation.realPath(repository.containerRoot(id))
         let containerDir = repository.containerDir(id)
         let lock = repository.lockPath("container-" + id)
