@@ -8,7 +8,7 @@ BUILDDIR  = .build/$(CONFIG)
 DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev
 DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
 DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl \
-            slurm-wlm munge openmpi-bin libopenmpi-dev util-linux procps
+            util-linux procps
 DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST)
 
 .PHONY: all build deps test install demo clean
