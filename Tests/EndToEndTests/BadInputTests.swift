@@ -42,6 +42,8 @@ import TestSupport
         Case("create with a name already taken", ["create", "--name=existing", "fixtures/busybox:latest"]),
         Case("create with an invalid name", ["create", "--name=bad/name", "fixtures/busybox:latest"]),
         Case("run of an unknown container", ["run", "no-such-container", "/bin/true"]),
+        Case("run on a CPU the host does not have", ["run", "--cpuset-cpus=0,4096", "existing", "/bin/true"]),
+        Case("run with a malformed CPU list", ["run", "--cpuset-cpus=-2", "existing", "/bin/true"]),
         Case("rm of an unknown name", ["rm", "no-such-container"]),
         Case("name with an invalid name", ["name", "existing", "bad/name"]),
         Case("name already taken", ["name", "existing", "existing"]),

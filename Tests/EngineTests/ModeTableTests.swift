@@ -56,6 +56,15 @@ extension EngineSuites {
         #expect(result.out == "/etc\n", "\(result)")
     }
 
+    @Test("--cpuset-cpus pins the command to the CPUs asked for", arguments: modes)
+    func cpuset(mode: ExecMode) throws {
+        let last = try HostTopology.discover().processingUnits.last!
+        let result = try EngineWorld.get().run(mode, ["--cpuset-cpus=\(last)", "--", "/bin/sh", "-c",
+                                                      "grep Cpus_allowed_list /proc/self/status"])
+        #expect(result.status == 0, "\(result)")
+        #expect(result.out.split(separator: "\t").last == "\(last)\n", "\(result)")
+    }
+
     @Test("--user: what each mode can be, and a clear refusal of what it cannot", arguments: modes)
     func user(mode: ExecMode) throws {
         let world = try EngineWorld.get()

@@ -62,7 +62,8 @@ struct RunCommand: ParsableCommand {
         options.hostAuth = hostAuth
         options.containerAuth = containerAuth
         options.bindHome = bindHome
-        options.cpuSet = cpuset
+        // Checked here, against the CPUs hwloc finds, so a typo is named before anything starts.
+        options.cpuSet = try cpuset.map { CPUSet.format(try CPUSet.parse($0, on: HostTopology.discover())) }
         options.kernel = kernel
         options.devices = devices
         options.ports = publish

@@ -1,0 +1,17 @@
+import CNuma
+
+/// What the kernel's NUMA interface says through libnuma; hwloc's view (HostTopology) is checked against it.
+/// The only file that sees CNuma.
+public enum NumaLibrary {
+    /// False on kernels without NUMA support, where the other answers mean nothing.
+    public static var isAvailable: Bool { numa_available() != -1 }
+
+    /// Nodes that have memory or CPUs configured.
+    public static var configuredNodes: Int { Int(numa_num_configured_nodes()) }
+
+    /// The node a CPU belongs to, or nil for a CPU the kernel does not know.
+    public static func node(ofCPU cpu: Int) -> Int? {
+        let node = numa_node_of_cpu(Int32(cpu))
+        return node < 0 ? nil : Int(node)
+    }
+}
