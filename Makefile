@@ -15,8 +15,10 @@ DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST)
 
 all: build
 
+# The Swift runtime is linked in, so an installed udocker needs no Swift toolchain on the cluster's nodes:
+# only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3).
 build:
-	$(SWIFT) build -c $(CONFIG)
+	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib
 
 deps:
 	apt-get update -q
@@ -28,7 +30,7 @@ test:
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 -s $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(DESTDIR)$(PREFIX)/bin/
 
 # Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
 # and runs it. Nothing is downloaded beyond the Debian packages.
