@@ -23,22 +23,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== building udocker-swift (release)" >&2
-(cd "$ROOT" && swift build -c release --product udocker >&2)
-install -m 0755 "$ROOT/.build/release/udocker" "$WORK/udocker"
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
+stage_udocker_swift "$ROOT" "$WORK"
 
-echo "== unpacking udocker 1.3.17" >&2
-CACHE="$ROOT/.build/udocker-1.3.17"   # where the tests' TestSupport keeps the unpacked wheel
-if [ -z "${UDOCKER_WHEEL:-}" ] && [ -f "$CACHE/udocker/maincmd.py" ]; then
-    cp -a "$CACHE" "$WORK/u1317"
-else
-    if [ -z "${UDOCKER_WHEEL:-}" ]; then
-        /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: -d "$WORK/wheel" udocker==1.3.17
-        UDOCKER_WHEEL=$(ls "$WORK"/wheel/udocker-1.3.17-*.whl)
-    fi
-    /usr/bin/python3 -m zipfile -e "$UDOCKER_WHEEL" "$WORK/u1317"
-fi
-chmod -R a+rX "$WORK/u1317"
+stage_udocker_1317 "$ROOT" "$WORK"
 
 echo "== building and pushing a $LAYERS x $LAYER_MB MB image" >&2
 umoci init --layout "$WORK/oci" >/dev/null

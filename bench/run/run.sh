@@ -113,23 +113,12 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/udocker-bench-run-XXXXXX")
 chmod 755 "$WORK"
 trap 'rm -rf "$WORK"' EXIT
 
-echo "== building udocker-swift (release)" >&2
-(cd "$ROOT" && swift build -c release --product udocker >&2)
-install -m 0755 "$ROOT/.build/release/udocker" "$WORK/udocker"
+# shellcheck source=../lib.sh
+source "$ROOT/bench/lib.sh"
+stage_udocker_swift "$ROOT" "$WORK"
 install -m 0755 "$0" "$WORK/run.sh"
 
-echo "== unpacking udocker 1.3.17" >&2
-CACHE="$ROOT/.build/udocker-1.3.17"   # where the tests' TestSupport keeps the unpacked wheel
-if [ -z "${UDOCKER_WHEEL:-}" ] && [ -f "$CACHE/udocker/maincmd.py" ]; then
-    cp -a "$CACHE" "$WORK/u1317"
-else
-    if [ -z "${UDOCKER_WHEEL:-}" ]; then
-        /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: -d "$WORK/wheel" udocker==1.3.17
-        UDOCKER_WHEEL=$(ls "$WORK"/wheel/udocker-1.3.17-*.whl)
-    fi
-    /usr/bin/python3 -m zipfile -e "$UDOCKER_WHEEL" "$WORK/u1317"
-fi
-chmod -R a+rX "$WORK/u1317"
+stage_udocker_1317 "$ROOT" "$WORK"
 # udocker 1.3.17 asks its own patchelf `-q --print-interpreter` for the guest's loader; Debian's patchelf 0.14 has no
 # -q, so every F1 run would walk all of /bin and /usr/bin in vain and run the guest on the host's loader. This shim
 # drops the -q: the first run finds the loader and caches it in the container's ld.so.path, as udocker's patchelf does.

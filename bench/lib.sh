@@ -1,0 +1,25 @@
+# Shared by the bench scripts (sourced in their first half, as root or the developer, before measuring).
+
+# stage_udocker_swift ROOT WORK: a release build of this udocker, copied to WORK/udocker.
+stage_udocker_swift() {
+    echo "== building udocker-swift (release)" >&2
+    (cd "$1" && swift build -c release --product udocker >&2)
+    install -m 0755 "$1/.build/release/udocker" "$2/udocker"
+}
+
+# stage_udocker_1317 ROOT WORK: udocker 1.3.17's Python package unpacked, world-readable, in WORK/u1317: the copy the
+# tests cached in ROOT/.build/udocker-1.3.17, else the wheel UDOCKER_WHEEL names, else one `pip download` fetches.
+stage_udocker_1317() {
+    local cache="$1/.build/udocker-1.3.17" wheel=${UDOCKER_WHEEL:-}
+    echo "== unpacking udocker 1.3.17" >&2
+    if [ -z "$wheel" ] && [ -f "$cache/udocker/maincmd.py" ]; then
+        cp -a "$cache" "$2/u1317"
+    else
+        if [ -z "$wheel" ]; then
+            /usr/bin/python3 -m pip download -q --no-deps --only-binary=:all: -d "$2/wheel" udocker==1.3.17
+            wheel=$(ls "$2"/wheel/udocker-1.3.17-*.whl)
+        fi
+        /usr/bin/python3 -m zipfile -e "$wheel" "$2/u1317"
+    fi
+    chmod -R a+rX "$2/u1317"
+}
