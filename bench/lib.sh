@@ -23,3 +23,19 @@ stage_udocker_1317() {
     fi
     chmod -R a+rX "$2/u1317"
 }
+
+# stage_debian_rootfs WORK: a Debian 12 minbase rootfs tarball at WORK/rootfs.tar, world-readable: the one the tests
+# cached, else one mmdebstrap builds (which needs the Debian mirror).
+stage_debian_rootfs() {
+    local cached rootfs
+    if [ "$(id -u)" = 0 ]; then cached=/var/cache/udocker-swift-tests; else cached=/tmp/udocker-swift-tests-$(id -u); fi
+    rootfs=$(ls -t "$cached"/bookworm-minbase-*.tar 2>/dev/null | grep -v partial | head -n1 || true)
+    if [ -n "$rootfs" ]; then
+        cp "$rootfs" "$1/rootfs.tar"
+    elif [ "$(id -u)" = 0 ]; then
+        mmdebstrap --quiet --variant=minbase bookworm "$1/rootfs.tar"
+    else
+        mmdebstrap --quiet --variant=minbase --mode=unshare bookworm "$1/rootfs.tar"
+    fi
+    chmod 644 "$1/rootfs.tar"
+}

@@ -96,16 +96,7 @@ install -m 0755 "$0" "$WORK/run.sh"
 stage_udocker_1317 "$ROOT" "$WORK"
 
 echo "== Debian 12 minbase rootfs" >&2
-if [ "$(id -u)" = 0 ]; then CACHED=/var/cache/udocker-swift-tests; else CACHED=/tmp/udocker-swift-tests-$(id -u); fi
-ROOTFS=$(ls -t "$CACHED"/bookworm-minbase-*.tar 2>/dev/null | grep -v partial | head -n1 || true)
-if [ -z "$ROOTFS" ]; then
-    ROOTFS=$WORK/rootfs.tar
-    if [ "$(id -u)" = 0 ]; then mmdebstrap --quiet --variant=minbase bookworm "$ROOTFS"
-    else mmdebstrap --quiet --variant=minbase --mode=unshare bookworm "$ROOTFS"; fi
-else
-    cp "$ROOTFS" "$WORK/rootfs.tar"
-fi
-chmod 644 "$WORK/rootfs.tar"
+stage_debian_rootfs "$WORK"
 
 # udocker refuses root, and so does udocker 1.3.17.
 AS=()

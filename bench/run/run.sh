@@ -127,16 +127,8 @@ chmod 755 "$WORK/patchelf"
 
 echo "== images: busybox-static, Debian 12 minbase" >&2
 sh "$ROOT/examples/sample/build-image.sh" "$WORK/busybox.tar"
-if [ "$(id -u)" = 0 ]; then CACHED=/var/cache/udocker-swift-tests; else CACHED=/tmp/udocker-swift-tests-$(id -u); fi
-ROOTFS=$(ls -t "$CACHED"/bookworm-minbase-*.tar 2>/dev/null | grep -v partial | head -n1 || true)
-if [ -z "$ROOTFS" ]; then
-    ROOTFS=$WORK/rootfs.tar
-    if [ "$(id -u)" = 0 ]; then mmdebstrap --quiet --variant=minbase bookworm "$ROOTFS"
-    else mmdebstrap --quiet --variant=minbase --mode=unshare bookworm "$ROOTFS"; fi
-else
-    cp "$ROOTFS" "$WORK/rootfs.tar"
-fi
-chmod 644 "$WORK/busybox.tar" "$WORK/rootfs.tar"
+stage_debian_rootfs "$WORK"
+chmod 644 "$WORK/busybox.tar"
 
 # udocker refuses root, and so does udocker 1.3.17.
 AS=()
