@@ -1,9 +1,10 @@
 # Shared by the bench scripts (sourced in their first half, as root or the developer, before measuring).
 
-# stage_udocker_swift ROOT WORK: a release build of this udocker, copied to WORK/udocker.
+# stage_udocker_swift ROOT WORK: a release build of this udocker as `make install` builds it (Swift runtime linked
+# in), copied to WORK/udocker.
 stage_udocker_swift() {
-    echo "== building udocker-swift (release)" >&2
-    (cd "$1" && swift build -c release --product udocker >&2)
+    echo "== building udocker-swift (release, static Swift runtime)" >&2
+    (cd "$1" && swift build -c release --static-swift-stdlib --product udocker >&2)
     install -m 0755 "$1/.build/release/udocker" "$2/udocker"
 }
 
