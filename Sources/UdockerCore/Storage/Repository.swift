@@ -83,7 +83,6 @@ public enum ContainerFile: String, Sendable, CaseIterable {
     case ldLibDirs = "ld.lib.dirs"       // F modes: the container's library directories
     case patchTime = "patch.time"        // F4: when files were last patched
     case patchPath = "patch.path"        // F3/F4: the ROOT path the patch was made for
-    case osRelease = "osversion"
     case linksConverted = "links.conv"   // F modes: absolute symlinks made relative (path, old target), for --purge
     case patchList = "patch.list"        // F3/F4: each patched file with its original interpreter and rpath
     case passwd = "passwd"               // the passwd copy bound over /etc/passwd (adds the invoking user)
