@@ -21,3 +21,20 @@ int ud_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path) {
 int ud_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest) {
     return posix_spawn_file_actions_addclosefrom_np(actions, lowest);
 }
+
+int ud_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int ud_getaffinity_self(unsigned char *mask, size_t size) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    memcpy(mask, &set, size < sizeof set ? size : sizeof set);
+    return 0;
+}
+
+#include <sys/vfs.h>
+long long ud_filesystem_type(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return -1;
+    return (long long)(unsigned int)fs.f_type;
+}

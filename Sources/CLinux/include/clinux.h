@@ -10,6 +10,12 @@ int ud_clone_newuser(void);
 int ud_clone_newns(void);
 /* sched_setaffinity for the calling process; `mask` is a CPU bitmap of `size` bytes. */
 int ud_setaffinity_self(const unsigned char *mask, size_t size);
+/* setns(2): join the namespace `fd` refers to (a /proc/PID/ns/ file). */
+int ud_setns(int fd, int nstype);
+/* sched_getaffinity for the calling process, into a CPU bitmap of `size` bytes. */
+int ud_getaffinity_self(unsigned char *mask, size_t size);
+/* statfs(2)'s f_type of the file system holding `path` (as unsigned 32 bits), or -1. */
+long long ud_filesystem_type(const char *path);
 int ud_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 /* The child closes every descriptor from `lowest` up (glibc >= 2.34). */
 int ud_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);

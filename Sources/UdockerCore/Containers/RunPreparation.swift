@@ -9,6 +9,8 @@ public struct RunPreparation: Sendable {
     public enum Source: Sendable {
         case container(id: String)
         case location(root: String, stateDir: String)
+        /// A container staged by the launcher: a directory shaped like a container's (ROOT, container.json).
+        case stage(directory: String)
     }
 
     public var store: ContainerStore
@@ -56,6 +58,13 @@ public struct RunPreparation: Sendable {
             containerDir = stateDir
             names = []
             image = ImageConfig()
+        case .stage(let directory):
+            id = Paths.basename(directory)
+            root = Self.realPath(directory + "/ROOT")
+            containerDir = directory
+            names = []
+            let config = directory + "/" + ContainerFile.containerJSON.rawValue
+            image = options.noMeta || !FileSystem.exists(config) ? ImageConfig() : try ImageConfig(json: FileSystem.read(config))
         }
 
         let user = try resolveUser(mode: mode, explicit: options.user,

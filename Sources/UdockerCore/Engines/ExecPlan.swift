@@ -33,6 +33,11 @@ public enum PreparationStep: Sendable, Equatable {
     case symlink(target: String, path: String)
     /// Restricts the process (and so the command) to these CPUs (--cpuset-cpus).
     case cpuAffinity([Int])
+    /// Opens `path` and holds a shared lock on it across exec, until the command exits (a stage in use).
+    case holdSharedLock(path: String)
+    /// Removes `directory` once the command and every other holder of a shared lock on `lock` have exited
+    /// (launcher --cleanup), by a detached process that waits for the exclusive lock.
+    case removeWhenUnlocked(directory: String, lock: String)
 }
 
 /// An unprivileged user + mount namespace set-up, performed by the exec path (see U1).
@@ -51,6 +56,8 @@ public struct Isolation: Sendable, Equatable {
     /// uid/gid inside the namespace; nil keeps the caller's own ids mapped to themselves.
     public var uid: UInt32?
     public var gid: UInt32?
+    /// Join the namespace the node's ranks of one step share, instead of making one (the launcher sets it).
+    public var sharing: NamespaceSharing?
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid

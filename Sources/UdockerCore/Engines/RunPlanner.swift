@@ -24,7 +24,7 @@ public struct RunPlanner: Sendable {
     func lock(for source: RunPreparation.Source, run: ContainerRun) -> String {
         switch source {
         case .container(let id): return repository.lockPath("container-" + id)
-        case .location: return run.containerDir + "/.lock"
+        case .location, .stage: return run.containerDir + "/.lock"
         }
     }
 

@@ -25,6 +25,14 @@ public enum Executor {
                 guard LinuxCalls.setAffinity(cpus) == 0 else {
                     throw UdockerError.posix("cannot set --cpuset-cpus", cpus.map(String.init).joined(separator: ","))
                 }
+            case .holdSharedLock(let path):
+                let fd = open(path, O_RDWR | O_CREAT, 0o600)   // no O_CLOEXEC: the command inherits it
+                guard fd >= 0 else { throw UdockerError.posix("cannot open", path) }
+                while flock(fd, LOCK_SH) != 0 {
+                    guard errno == EINTR else { throw UdockerError.posix("cannot lock", path) }
+                }
+            case .removeWhenUnlocked(let directory, let lock):
+                try DeferredRemoval.start(directory: directory, lock: lock)
             }
         }
     }
@@ -32,7 +40,9 @@ public enum Executor {
     /// Does not return on success.
     public static func exec(_ plan: ExecPlan) throws -> Never {
         try prepare(plan)
-        if let isolation = plan.isolation { try UserNamespace.enter(isolation) }
+        if let isolation = plan.isolation {
+            if let sharing = isolation.sharing { try SharedNamespace.join(isolation, sharing) } else { try UserNamespace.enter(isolation) }
+        }
         if let dir = plan.hostWorkingDirectory, chdir(dir) != 0 { throw UdockerError.posix("cannot change directory to", dir) }
         fflush(nil)
         let argv = plan.arguments.map { strdup($0) } + [nil]

@@ -8,10 +8,15 @@ import Foundation
 /// gets here, and `enter` checks that rather than failing obscurely.
 enum UserNamespace {
     static func enter(_ isolation: Isolation) throws {
+        try create(isolation)
+        try enterRoot(isolation)
+    }
+
+    /// The namespaces with the binds mounted, without changing root: what a rank does alone, and what the keeper
+    /// of a namespace shared by a node's ranks does once for all of them (see SharedNamespace).
+    static func create(_ isolation: Isolation) throws {
         let uid = getuid(), gid = getgid()
-        guard threadCount() == 1 else {
-            throw UdockerError(.internalError, "U1: cannot create a user namespace from a multi-threaded process")
-        }
+        try requireSingleThreaded("create a user namespace")
         guard LinuxCalls.unshare(LinuxCalls.cloneNewUser | LinuxCalls.cloneNewNamespace) == 0 else {
             let code = errno
             throw UdockerError(.unsupported, "U1: unprivileged user namespaces are not available on this host "
@@ -35,6 +40,9 @@ enum UserNamespace {
             }
             if bind.readOnly { try remountReadOnly(target) }
         }
+    }
+
+    static func enterRoot(_ isolation: Isolation) throws {
         guard chroot(isolation.root) == 0 else { throw UdockerError.posix("U1: cannot change root to", isolation.root) }
         guard chdir(isolation.workingDirectory) == 0 else {
             throw UdockerError.posix("U1: cannot change directory to", isolation.workingDirectory)
@@ -43,8 +51,12 @@ enum UserNamespace {
         // permitted and effective sets empty, and the ids are the caller's own.
     }
 
-    private static func threadCount() -> Int {
-        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    /// The kernel refuses user namespace changes to a multi-threaded process; the error names the threads.
+    static func requireSingleThreaded(_ action: String) throws {
+        let tasks = (try? FileSystem.list("/proc/self/task")) ?? []
+        guard tasks.count != 1 else { return }
+        let names = tasks.map { ((try? FileSystem.readString("/proc/self/task/\($0)/comm")) ?? "?").trimmingCharacters(in: .whitespacesAndNewlines) }
+        throw UdockerError(.internalError, "U1: cannot \(action) from a multi-threaded process (threads: \(names.joined(separator: ", ")))")
     }
 
     private static func write(_ text: String, to path: String) throws {

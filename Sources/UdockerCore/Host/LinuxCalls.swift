@@ -17,6 +17,22 @@ public enum LinuxCalls {
         return ud_setaffinity_self(mask, mask.count)
     }
 
+    /// The CPUs the calling process may run on (sched_getaffinity(2)); nil when the call fails.
+    public static func affinity() -> [Int]? {
+        var mask = [UInt8](repeating: 0, count: 128)
+        guard ud_getaffinity_self(&mask, mask.count) == 0 else { return nil }
+        return (0..<(mask.count * 8)).filter { mask[$0 / 8] & UInt8(1 << ($0 % 8)) != 0 }
+    }
+
+    /// The statfs(2) file system type (magic number) of the file system holding `path`; nil when it fails.
+    public static func fileSystemType(_ path: String) -> Int? {
+        let type = ud_filesystem_type(path)
+        return type < 0 ? nil : Int(type)
+    }
+
+    /// setns(2) into the namespace that `fd` (an open /proc/PID/ns/ file) refers to; -1 with errno on failure.
+    public static func setNamespace(_ fd: Int32, _ type: Int32) -> Int32 { ud_setns(fd, type) }
+
     /// posix_spawn_file_actions_addchdir_np (glibc 2.29).
     public static func spawnAddChdir(_ actions: inout posix_spawn_file_actions_t, _ path: String) -> Bool {
         ud_spawn_addchdir(&actions, path) == 0

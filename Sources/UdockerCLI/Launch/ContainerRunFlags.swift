@@ -1,0 +1,38 @@
+import ArgumentParser
+import UdockerCore
+
+/// The options `udocker run` and `udocker-launch` share, with the same meaning in both.
+struct ContainerRunFlags: ParsableArguments {
+    @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Option(name: [.customShort("u"), .customLong("user")], help: "User: name, uid or uid:gid.") var user: String?
+    @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind HOST[:CONTAINER] (repeatable).") var volumes: [String] = []
+    @Option(name: .customLong("novol"), help: "Drop a volume given elsewhere (repeatable).") var noVolumes: [String] = []
+    @Option(name: [.customShort("e"), .customLong("env")], help: "Set NAME=VALUE, or NAME from the host (repeatable).") var env: [String] = []
+    @Option(name: .customLong("env-file"), help: "Read NAME=VALUE lines from a file (repeatable).") var envFiles: [String] = []
+    @Option(name: .customLong("entrypoint"), help: "Override the image's Entrypoint (\"\" clears it).") var entrypoint: String?
+    @Flag(name: .customLong("nosysdirs"), help: "Do not bind /dev /proc /sys and the host's resolv.conf/host.conf.") var noSysDirs = false
+    @Flag(name: .customLong("nometa"), help: "Ignore the image's Entrypoint/Cmd/Env/WorkingDir/User.") var noMeta = false
+    @Flag(name: .customLong("hostenv"), help: "Pass the host's environment.") var hostEnv = false
+    @Flag(name: .customLong("hostauth"), help: "Use the host's passwd and group.") var hostAuth = false
+    @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
+    @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
+
+    /// These flags as run options (the command and everything else stay as RunOptions' defaults).
+    func options() throws -> RunOptions {
+        var options = RunOptions()
+        options.entrypoint = entrypoint
+        options.environment = env
+        options.environmentFiles = envFiles
+        options.volumes = try volumes.map(RunOptions.Volume.parse)
+        options.noVolumes = noVolumes
+        options.workingDirectory = workdir
+        options.user = user
+        options.noSysDirs = noSysDirs
+        options.noMeta = noMeta
+        options.hostEnv = hostEnv
+        options.hostAuth = hostAuth
+        options.containerAuth = containerAuth
+        options.bindHome = bindHome
+        return options
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import Foundation
+import UdockerCore
+
+/// `udocker-launch clean [--older-than AGE]`: remove this user's stages from this node's scratch.
+struct LaunchCleanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clean", abstract: "Remove stages from this node's scratch (never one in use).")
+
+    @OptionGroup var general: LaunchGeneralOptions
+    @Option(name: .customLong("older-than"), help: "Only stages finished longer ago than AGE (e.g. 90s, 30m, 12h, 7d).") var olderThan: String?
+
+    func run() throws {
+        _ = try general.context()
+        let age = try olderThan.map(StageCleaner.parseAge)
+        let area = try StageArea.choose(explicit: general.scratch, environment: ProcessInfo.processInfo.environment)
+        let outcome = try StageCleaner(area: area).clean(olderThan: age)
+        for name in outcome.removed { Output.stdout("removed \(name)\n") }
+        for name in outcome.inUse { Output.stdout("in use, kept \(name)\n") }
+    }
+}

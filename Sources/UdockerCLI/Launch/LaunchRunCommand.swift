@@ -1,0 +1,41 @@
+import ArgumentParser
+import Foundation
+import UdockerCore
+
+/// `udocker-launch [OPTIONS] IMAGE|CONTAINER [--] COMMAND [ARG...]`: one rank.
+struct LaunchRunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run one rank's command in the container (the default: `run` may be left out).")
+
+    @OptionGroup var general: LaunchGeneralOptions
+    @OptionGroup var staging: LaunchStagingFlags
+    @OptionGroup var flags: ContainerRunFlags
+    @Option(name: .customLong("join"), help: "U1: the node's ranks share one namespace (yes) or each has its own (no).") var join: String = "yes"
+    @Option(name: .customLong("bind"), help: "Pin the rank: none, core, numa, auto (keep a binding the job already set, else core).")
+    var bind: String = "auto"
+    @Flag(name: .customLong("cleanup"), help: "Remove the stage when the node's last rank using it has exited.") var cleanup = false
+    @Flag(name: .customLong("dry-run"), help: "Print what would run and why, and run nothing.") var dryRun = false
+    @Argument(help: "Image or container in the repository.") var target: String
+    @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
+
+    func run() throws {
+        let context = try general.context()
+        var request = LaunchRequest(target: target, options: try flags.options())
+        request.options.command = command.first == "--" ? Array(command.dropFirst()) : command
+        request.options.noBanner = true
+        request.scratch = general.scratch
+        try staging.apply(to: &request)
+        guard ["yes", "no"].contains(join) else { throw UdockerError(.invalidInput, "invalid --join: \(join) (valid: yes no)") }
+        request.join = join == "yes"
+        request.bind = try RankPinning.Policy.parse(bind)
+        request.cleanup = cleanup
+        let plan = try Launcher(repository: context.repository, tools: context.hostTools,
+                                environment: ProcessInfo.processInfo.environment).prepare(request)
+        if dryRun {
+            Output.stdout(plan.report + "\n")
+            return
+        }
+        Log.debug(plan.report)
+        try Executor.exec(plan.exec)
+    }
+}

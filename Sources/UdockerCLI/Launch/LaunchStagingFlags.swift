@@ -1,0 +1,17 @@
+import ArgumentParser
+import UdockerCore
+
+/// How the launcher stages and which mode it runs in (shared by the run and stage commands).
+struct LaunchStagingFlags: ParsableArguments {
+    @Option(name: .customLong("stage"), help: "auto (stage images, and containers on a network file system), always, never.")
+    var stage: String = "auto"
+    @Option(name: .customLong("stage-timeout"), help: "Seconds a rank waits for another to finish staging.") var stageTimeout: Double = 600
+    @Option(name: .customLong("execmode"), help: "Execution mode (default: the fastest that works here for MPI).") var execmode: String?
+
+    func apply(to request: inout LaunchRequest) throws {
+        request.stage = try LaunchRequest.StagePolicy.parse(stage)
+        guard stageTimeout >= 0 else { throw UdockerError(.invalidInput, "invalid --stage-timeout: \(stageTimeout)") }
+        request.stageTimeout = stageTimeout
+        request.execMode = try execmode.map(ExecMode.parse)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+
+/// Where the ranks of one step on one node meet to share a U1 namespace: files `ns-<key>.*` in `directory`
+/// (node-local). Ranks with the same key have the same root, binds and ids, so one namespace serves them all.
+public struct NamespaceSharing: Sendable, Equatable {
+    public var directory: String
+    public var key: String
+
+    public init(directory: String, key: String) { self.directory = directory; self.key = key }
+}
+
+/// U1 with one user + mount namespace per node and step instead of one per rank, as Charliecloud's --join and
+/// pyxis do: one namespace set-up per node, one mount view, and ranks that can use each other's memory through
+/// cross-memory attach (which the kernel refuses between sibling user namespaces).
+///
+/// The first rank to arrive starts a keeper: a detached process that creates the namespace, mounts the binds and
+/// then only holds it. Every rank (the first included) joins it with setns(), changes root and execs. The ranks
+/// hold `ns-<key>.users` shared, across exec, until their command exits; the keeper waits for the exclusive lock
+/// on it, so it ends — and the namespace with it — when the last rank of the node has exited.
+enum SharedNamespace {
+    static func join(_ isolation: Isolation, _ sharing: NamespaceSharing) throws {
+        try UserNamespace.requireSingleThreaded("join a user namespace")
+        let base = sharing.directory + "/ns-" + sharing.key
+        let keeper: pid_t
+        do {
+            // Held only while looking for (or starting) the keeper, so two first ranks do not start two.
+            let creation = try FileLock(path: base + ".lock")
+            defer { withExtendedLifetime(creation) {} }
+            // Shared before reading the pid file: a keeper that already got its exclusive lock is on its way out.
+            let users = open(base + ".users", O_RDWR | O_CREAT, 0o600)   // no O_CLOEXEC: the command keeps it
+            guard users >= 0 else { throw UdockerError.posix("U1: cannot open", base + ".users") }
+            while flock(users, LOCK_SH) != 0 {
+                guard errno == EINTR else { throw UdockerError.posix("U1: cannot lock", base + ".users") }
+            }
+            if let running = KeeperRecord.read(base + ".pid") {
+                keeper = running
+            } else {
+                keeper = try startKeeper(isolation, base: base)
+                try KeeperRecord.write(keeper, to: base + ".pid")
+            }
+        }
+        try enter(keeper)
+        try UserNamespace.enterRoot(isolation)
+    }
+
+    private static func enter(_ keeper: pid_t) throws {
+        for (name, type) in [("user", LinuxCalls.cloneNewUser), ("mnt", LinuxCalls.cloneNewNamespace)] {
+            let path = "/proc/\(keeper)/ns/\(name)"
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw UdockerError.posix("U1: cannot open the shared namespace", path) }
+            defer { close(fd) }
+            guard LinuxCalls.setNamespace(fd, type) == 0 else { throw UdockerError.posix("U1: cannot join the shared namespace", path) }
+        }
+    }
+
+    /// The keeper is a detached process (see DetachedProcess); it reports on a pipe whether the namespace is
+    /// ready, with the error when it is not.
+    private static func startKeeper(_ isolation: Isolation, base: String) throws -> pid_t {
+        var pipeFDs: [Int32] = [0, 0]
+        guard pipe(&pipeFDs) == 0 else { throw UdockerError.posix("U1: cannot create a pipe", "") }
+        let report = pipeFDs[1]
+        try DetachedProcess.start(keeping: report) { keep(isolation, base: base, report: report) }
+        close(pipeFDs[1])
+        defer { close(pipeFDs[0]) }
+        var bytes = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 512)
+        while true {
+            let n = read(pipeFDs[0], &buffer, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
+        }
+        let answer = String(decoding: bytes, as: UTF8.self)
+        guard answer.hasPrefix("ready "), let pid = pid_t(answer.dropFirst(6).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw UdockerError(.engine, answer.isEmpty ? "U1: the namespace keeper died before it was ready" : answer)
+        }
+        return pid
+    }
+
+    /// The keeper's whole life; never returns.
+    private static func keep(_ isolation: Isolation, base: String, report: Int32) -> Never {
+        func say(_ text: String) { let bytes = Array(text.utf8); _ = write(report, bytes, bytes.count) }
+        let users = open(base + ".users", O_RDWR | O_CLOEXEC)
+        guard users >= 0 else { say("U1: the keeper cannot open \(base).users"); _exit(1) }
+        do {
+            try UserNamespace.create(isolation)
+        } catch {
+            say("\(error)")
+            _exit(1)
+        }
+        say("ready \(getpid())")
+        close(report)
+        while flock(users, LOCK_EX) != 0 && errno == EINTR {}
+        // Still holding the lock: no rank can be reading the record now, and none joins a keeper on its way out.
+        unlink(base + ".pid")
+        _exit(0)
+    }
+}
+
+/// The keeper's pid with its start time (field 22 of /proc/PID/stat), so a recycled pid is never taken for it.
+enum KeeperRecord {
+    static func write(_ pid: pid_t, to path: String) throws {
+        guard let start = startTime(pid) else { throw UdockerError(.engine, "U1: the namespace keeper \(pid) is gone") }
+        try FileSystem.atomicWrite("\(pid) \(start)\n", to: path, mode: 0o600)
+    }
+
+    /// The keeper named in `path` when it still runs.
+    static func read(_ path: String) -> pid_t? {
+        guard let fields = try? FileSystem.readString(path).split(separator: " "), fields.count == 2,
+              let pid = pid_t(fields[0]), let start = UInt64(fields[1].trimmingCharacters(in: .whitespacesAndNewlines)),
+              startTime(pid) == start else { return nil }
+        return pid
+    }
+
+    static func startTime(_ pid: pid_t) -> UInt64? {
+        guard let stat = try? FileSystem.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        // After "pid (comm)" come the fields from the third on; the start time is the 22nd field.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 19 ? UInt64(fields[19]) : nil
+    }
+}

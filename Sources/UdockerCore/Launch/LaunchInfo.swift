@@ -1,0 +1,65 @@
+import Foundation
+
+/// What `udocker-launch info` reports: where this rank runs and what the node offers the launcher.
+public struct LaunchInfo: Sendable, Codable {
+    public struct LocalRankCPUs: Sendable, Codable {
+        public var localRank: Int
+        public var cpus: String?
+        public var reason: String
+    }
+
+    public var rank: RankContext
+    public var scratch: String
+    public var repository: String
+    public var repositoryFileSystem: String
+    public var repositoryIsShared: Bool
+    public var userNamespaces: String
+    public var tools: [String: String]
+    public var processingUnits: String
+    public var cores: Int
+    public var numaNodes: [String]
+    public var affinity: String
+    public var bind: String
+    public var localRankCPUs: [LocalRankCPUs]
+
+    public var text: String {
+        var lines = [
+            "rank:               \(rank.rank) of \(rank.size) (local \(rank.localRank) of \(rank.localSize)) on \(rank.node)",
+            "process manager:    \(rank.manager.rawValue)\(rank.jobID.map { ", job \($0)" } ?? "")\(rank.stepID.map { ", step \($0)" } ?? "")",
+            "scratch:            \(scratch)",
+            "repository:         \(repository) (\(repositoryFileSystem), \(repositoryIsShared ? "shared: containers are staged" : "node-local"))",
+            "user namespaces:    \(userNamespaces)",
+        ]
+        lines += tools.keys.sorted().map { "tool \($0):".padding(toLength: 20, withPad: " ", startingAt: 0) + tools[$0]! }
+        lines += ["cpus:               \(processingUnits) (\(cores) cores; NUMA \(numaNodes.joined(separator: " ")))",
+                  "affinity now:       \(affinity)",
+                  "pinning (--bind=\(bind)):"]
+        lines += localRankCPUs.map { "  local rank \($0.localRank): \($0.cpus ?? "unchanged") (\($0.reason))" }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Launcher {
+    public func info(scratch: String?, bind: RankPinning.Policy) throws -> LaunchInfo {
+        let rank = RankContext.detect(environment)
+        let area = try StageArea.choose(explicit: scratch, environment: environment)
+        let host = LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config)
+        let topology = try HostTopology.discover()
+        let inherited = LinuxCalls.affinity() ?? topology.processingUnits
+        let kind = FileSystemKind.of(FileSystem.exists(repository.containersDir) ? repository.containersDir : repository.topDir)
+        var tools: [String: String] = [:]
+        tools["fakechroot"] = host.fakechrootLibrary ?? "not found"
+        tools["patchelf"] = host.patchelf ?? "not found"
+        tools["runc/crun"] = host.runtime ?? "not found"
+        tools["proot"] = host.proot ?? "not found"
+        let cpus = (0..<max(rank.localSize, 1)).map { local -> LaunchInfo.LocalRankCPUs in
+            let plan = RankPinning.plan(bind, topology: topology, inherited: inherited, localRank: local, localSize: rank.localSize)
+            return LaunchInfo.LocalRankCPUs(localRank: local, cpus: plan.cpus.map(CPUSet.format), reason: plan.reason)
+        }
+        return LaunchInfo(rank: rank, scratch: area.base, repository: repository.topDir, repositoryFileSystem: kind.name,
+                          repositoryIsShared: kind.isShared, userNamespaces: host.userNamespaceFailure ?? "available",
+                          tools: tools, processingUnits: CPUSet.format(topology.processingUnits), cores: topology.cores.count,
+                          numaNodes: topology.numaNodes.map { "\($0.index):\(CPUSet.format($0.processingUnits))" },
+                          affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus)
+    }
+}

@@ -1,0 +1,191 @@
+import Foundation
+
+/// What one `udocker-launch` invocation was asked for.
+public struct LaunchRequest: Sendable {
+    public enum StagePolicy: String, Sendable, CaseIterable {
+        /// Stage an image always; a container when its repository is on a network or parallel file system.
+        case auto
+        case always
+        case never
+
+        public static func parse(_ text: String) throws -> StagePolicy {
+            guard let policy = StagePolicy(rawValue: text.lowercased()) else {
+                throw UdockerError(.invalidInput, "invalid --stage: \(text) (valid: auto always never)")
+            }
+            return policy
+        }
+    }
+
+    public var target: String
+    public var options: RunOptions
+    public var scratch: String?
+    public var stage: StagePolicy = .auto
+    public var stageTimeout: Double = 600
+    public var execMode: ExecMode?
+    /// U1: the node's ranks of one step share one namespace.
+    public var join = true
+    public var bind: RankPinning.Policy = .auto
+    /// Remove the stage when the node's last rank using it has exited.
+    public var cleanup = false
+
+    public init(target: String, options: RunOptions) { self.target = target; self.options = options }
+}
+
+/// A rank ready to start: the plan to exec and what was decided on the way (what `--dry-run` prints).
+public struct LaunchPlan: Sendable {
+    public var rank: RankContext
+    public var target: String
+    public var placement: String
+    public var stage: StagedContainer?
+    public var mode: LaunchModeChoice
+    public var pinning: RankPinning.Plan
+    public var exec: ExecPlan
+
+    public var report: String {
+        var lines = ["rank: \(rank.rank) of \(rank.size), local \(rank.localRank) of \(rank.localSize) on \(rank.node) "
+                     + "(\(rank.manager.rawValue)\(rank.jobID.map { ", job \($0)" } ?? "")\(rank.stepID.map { " step \($0)" } ?? ""))",
+                     "target: \(target)", "placement: \(placement)", "mode: \(mode.mode.rawValue)"]
+        lines += mode.reasons.map { "  " + $0 }
+        lines.append("cpus: \(pinning.cpus.map(CPUSet.format) ?? "unchanged") (\(pinning.reason))")
+        if let sharing = exec.isolation?.sharing { lines.append("namespace: shared by the step's ranks on this node (\(sharing.key))") }
+        else if exec.isolation != nil { lines.append("namespace: this rank's own") }
+        lines.append("exec: " + exec.arguments.joined(separator: " "))
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// The launcher's pipeline for one rank: learn where it runs, stage the container once per node, choose the
+/// execution mode, pass the process manager's variables and rendezvous paths in, pin the rank, and build the
+/// plan that the one exec path runs.
+public struct Launcher: Sendable {
+    public var repository: Repository
+    public var tools: HostTools
+    public var environment: [String: String]
+
+    public init(repository: Repository, tools: HostTools, environment: [String: String]) {
+        self.repository = repository; self.tools = tools; self.environment = environment
+    }
+
+    /// Where the rank's container comes from, decided (and staged) once per node.
+    struct Placement {
+        var source: RunPreparation.Source
+        var description: String
+        var stage: StagedContainer?
+        var choice: LaunchModeChoice
+    }
+
+    public func prepare(_ request: LaunchRequest) throws -> LaunchPlan {
+        let rank = RankContext.detect(environment)
+        let area = try StageArea.choose(explicit: request.scratch, environment: environment)
+        let placement = try place(request, rank: rank, area: area)
+        var options = request.options
+        options.environment = ProcessManagerPassthrough.environment(environment, userSet: options.environment) + options.environment
+        options.volumes += ProcessManagerPassthrough.volumes(environment, existing: options.volumes)
+        let pinning = try pin(request.bind, rank: rank)
+        if let cpus = pinning.cpus { options.cpuSet = CPUSet.format(cpus) }
+
+        let preparation = RunPreparation(store: ContainerStore(repository: repository), hostEnvironment: environment,
+                                         sysDirs: repository.config.list("sysdirs_list"),
+                                         inheritedDescriptors: OpenDescriptors.inheritableCount())
+        var (_, plan) = try RunPlanner(preparation: preparation, config: repository.config, tools: tools)
+            .plan(placement.source, mode: placement.choice.mode, options: options)
+        if let stage = placement.stage {
+            plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
+            if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
+        }
+        if request.join && rank.localSize > 1, let isolation = plan.isolation {
+            plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: Self.sharingKey(rank, isolation))
+        }
+        return LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
+                          mode: placement.choice, pinning: pinning, exec: plan)
+    }
+
+    /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
+    /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement.
+    public func stage(_ request: LaunchRequest) throws -> String {
+        let rank = RankContext.detect(environment)
+        let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
+        return "\(placement.description), mode \(placement.choice.mode.rawValue)"
+    }
+
+    func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
+        let target = try resolve(request.target)
+        let host = LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config)
+        if let reason = try inPlaceReason(target, policy: request.stage) {
+            guard case .container(let id) = target else { throw UdockerError(.internalError, "an image cannot run in place") }
+            let choice = try request.execMode.map(Self.requested)
+                ?? LaunchModeChoice.choose(root: repository.containerRoot(id), stateDir: repository.containerDir(id), host: host)
+            return Placement(source: .container(id: id), description: "in place (\(reason))", stage: nil, choice: choice)
+        }
+        let staged = try NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout).ensure(target) { staged in
+            try finish(staged, host: host, requested: request.execMode)
+        }
+        let choice = try request.execMode.map(Self.requested) ?? Self.recordedChoice(staged)
+            ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host)
+        return Placement(source: .stage(directory: staged.directory), description: "staged in \(staged.directory)",
+                         stage: staged, choice: choice)
+    }
+
+    /// A container by id or name, else an image in the repository (the launcher never pulls: 64 ranks would).
+    func resolve(_ name: String) throws -> LaunchTarget {
+        if let id = try? ContainerStore(repository: repository).resolve(name) { return .container(id: id) }
+        guard let reference = try? ImageReference.parse(name) else {
+            throw UdockerError(.notFound, "no container or image named \(name) in \(repository.topDir)")
+        }
+        guard let image = try? ImageStore(repository: repository).image(reference) else {
+            throw UdockerError(.notFound, "no container or image named \(name) in \(repository.topDir) (udocker pull \(name) first)")
+        }
+        return .image(image)
+    }
+
+    /// nil when the target is to be staged.
+    func inPlaceReason(_ target: LaunchTarget, policy: LaunchRequest.StagePolicy) throws -> String? {
+        switch (target, policy) {
+        case (.image, .never):
+            throw UdockerError(.invalidInput, "--stage=never needs a container: an image has no file tree until it is staged (or `udocker create` it)")
+        case (.image, _), (.container, .always):
+            return nil
+        case (.container, .never):
+            return "--stage=never"
+        case (.container, .auto):
+            let kind = FileSystemKind.of(repository.containersDir)
+            return kind.isShared ? nil : "the repository is on node-local \(kind.name)"
+        }
+    }
+
+    /// Once per node, by the staging rank: choose the mode for this host and do its set-up at the stage's
+    /// fixed path (F-mode patching names that path), so no rank patches anything.
+    func finish(_ staged: StagedContainer, host: LaunchModeChoice.HostFacts, requested: ExecMode?) throws {
+        let choice = try LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host)
+        try FileSystem.atomicWrite(try JSONEncoder().encode(choice), to: staged.directory + "/" + Self.choiceFile)
+        let mode = requested ?? choice.mode
+        if mode.family == .fakechroot {
+            try ModeSetup(tools: tools).apply(mode, containerDir: staged.directory, root: staged.root, force: true,
+                                              lock: staged.directory + "/.lock")
+        }
+    }
+
+    static let choiceFile = "launch.mode"
+
+    static func recordedChoice(_ staged: StagedContainer) -> LaunchModeChoice? {
+        (try? FileSystem.read(staged.directory + "/" + choiceFile)).flatMap { try? JSONDecoder().decode(LaunchModeChoice.self, from: $0) }
+    }
+
+    static func requested(_ mode: ExecMode) -> LaunchModeChoice {
+        LaunchModeChoice(mode: mode, reasons: ["\(mode.rawValue): requested with --execmode"])
+    }
+
+    func pin(_ policy: RankPinning.Policy, rank: RankContext) throws -> RankPinning.Plan {
+        guard policy != .none else { return RankPinning.unpinned }
+        let topology = try HostTopology.discover()
+        return RankPinning.plan(policy, topology: topology, inherited: LinuxCalls.affinity() ?? topology.processingUnits,
+                                localRank: rank.localRank, localSize: rank.localSize)
+    }
+
+    /// Ranks share a namespace only with ranks of the same step that would have made the same one.
+    static func sharingKey(_ rank: RankContext, _ isolation: Isolation) -> String {
+        var text = rank.stepKey + "\n" + isolation.root + "\n\(isolation.uid ?? getuid()):\(isolation.gid ?? getgid())\n"
+        for bind in isolation.binds { text += "\(bind.source)\t\(bind.target)\t\(bind.readOnly)\n" }
+        return String((Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(20))
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+
+/// What the launcher runs: an image (staged by extracting its layer blobs: a few large sequential reads of the
+/// shared file system) or a stored container (staged by streaming its tree, or run in place).
+public enum LaunchTarget: Sendable {
+    case image(StoredImage)
+    case container(id: String)
+
+    /// The stage's name, keyed by content: an image by its config (or manifest) digest, a container by its id
+    /// and a stamp of its last change, so an edited container is staged anew and an unchanged one is reused.
+    public func stageKey(repository: Repository) throws -> String {
+        switch self {
+        case .image(let image):
+            let identity = image.configDigest ?? Digest.sha256(image.manifest)
+            return "image-" + String(identity.split(separator: ":").last ?? "").prefix(24)
+        case .container(let id):
+            return "container-\(id)-" + ContainerStamp.of(id: id, repository: repository)
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .image(let image): return image.reference.description
+        case .container(let id): return id
+        }
+    }
+}
+
+/// A cheap stamp of a container's last change: the change times of its directory, its ROOT and the files udocker
+/// changes beside it (a few stats, never a tree walk, so every rank can afford it on a shared file system).
+/// `udocker run`, `setup` and `import` touch these; a change deep inside ROOT made by other means is not seen,
+/// which `udocker-launch clean` remedies.
+enum ContainerStamp {
+    static func of(id: String, repository: Repository) -> String {
+        let paths = [repository.containerDir(id), repository.containerRoot(id),
+                     repository.containerFile(id, .execMode), repository.containerFile(id, .containerJSON)]
+        var text = ""
+        for path in paths {
+            var st = stat()
+            if stat(path, &st) == 0 { text += "\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec);" }
+        }
+        return String(Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(12).description
+    }
+}
+
+/// A container materialised in node-local scratch: the directory holds ROOT and the files a container directory
+/// has (container.json, F-mode bookkeeping), so the run pipeline treats it like any container.
+public struct StagedContainer: Sendable {
+    public let key: String
+    public let directory: String
+    public var root: String { directory + "/ROOT" }
+    public var doneFile: String { directory + "/" + NodeStage.doneName }
+    /// Held shared by every rank using the stage (inherited across exec), so `clean` never removes a stage in use.
+    public var inUseFile: String { directory + "/.inuse" }
+}
+
+/// Staging once per node: the first local rank to take the stage lock extracts the image (or copies the container)
+/// into a temporary directory, renames it into place, lets `finish` do once-per-node set-up there (F-mode patching
+/// for the stage's fixed path), and writes `stage.done` last. Every other rank finds `stage.done` (no lock, no
+/// walk) or waits on the lock. A rank killed half-way leaves a temporary or an unfinished stage, never
+/// `stage.done`; the next holder of the lock removes what it left and stages anew.
+public struct NodeStage: Sendable {
+    static let doneName = "stage.done"
+
+    public var area: StageArea
+    public var repository: Repository
+    public var rank: RankContext
+    public var timeout: Double
+
+    public init(area: StageArea, repository: Repository, rank: RankContext, timeout: Double) {
+        self.area = area; self.repository = repository; self.rank = rank; self.timeout = timeout
+    }
+
+    /// Returns the finished stage of `target`, staging it when no rank of this node has yet.
+    public func ensure(_ target: LaunchTarget, finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
+        let key = try target.stageKey(repository: repository)
+        let stage = StagedContainer(key: key, directory: area.stageDir(key))
+        if FileSystem.exists(stage.doneFile) {
+            area.log("reused", key: key, rank: rank)
+            return stage
+        }
+        let lock = try StageLock(path: area.locksDir + "/stage-" + key + ".lock", timeout: timeout,
+                                 holder: "rank \(rank.rank) (pid \(getpid()) on \(rank.node))")
+        defer { withExtendedLifetime(lock) {} }
+        if FileSystem.exists(stage.doneFile) {
+            area.log("reused", key: key, rank: rank, detail: "after-wait")
+            return stage
+        }
+        try removeLeftovers(of: key)
+        let started = Date()
+        let temporary = try FileSystem.makeTemporaryDirectory(in: area.stagesDir, prefix: ".staging-" + key + "-")
+        do {
+            try populate(temporary, from: target)
+            chmod(temporary, 0o700)
+            guard rename(temporary, stage.directory) == 0 else { throw UdockerError.posix("cannot rename stage into place", stage.directory) }
+            try finish(stage)
+            let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
+            try FileSystem.atomicWrite("key \(key)\nsource \(target.description)\nnode \(rank.node)\nrank \(rank.rank)\nseconds \(seconds)\n",
+                                       to: stage.doneFile)
+            area.log("staged", key: key, rank: rank, detail: "seconds=\(seconds)")
+        } catch {
+            try? FileSystem.removeTree(temporary)
+            try? remove(stage.directory)
+            throw error
+        }
+        return stage
+    }
+
+    /// Under the stage lock no other process is building this key: any temporary or unfinished stage of it was
+    /// left by a rank that died.
+    private func removeLeftovers(of key: String) throws {
+        for name in try FileSystem.list(area.stagesDir) where name.hasPrefix(".staging-" + key + "-") {
+            try remove(area.stagesDir + "/" + name)
+        }
+        if FileSystem.exists(area.stageDir(key)) { try remove(area.stageDir(key)) }
+    }
+
+    /// Renamed away first, so that nothing half-removed carries the stage's name.
+    func remove(_ directory: String) throws {
+        guard FileSystem.exists(directory) else { return }
+        let doomed = area.stagesDir + "/.rm-" + Paths.basename(directory) + "-\(getpid())"
+        guard rename(directory, doomed) == 0 else { throw UdockerError.posix("cannot remove stage", directory) }
+        try FileSystem.removeTree(doomed)
+    }
+
+    private func populate(_ directory: String, from target: LaunchTarget) throws {
+        let root = directory + "/ROOT"
+        try FileSystem.makeDirectories(root)
+        switch target {
+        case .image(let image):
+            try LayerExtractor.extract(layers: image.layerFiles, into: root)
+            try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
+            if let config = try? image.configJSON() {
+                try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
+            }
+        case .container(let id):
+            try TreeCopy.copy(repository.containerRoot(id), into: root)
+            // The bookkeeping too: an F-mode container's patches record their originals, to be redone for the stage.
+            for file in ContainerFile.allCases where file != .protect && FileSystem.isFile(repository.containerFile(id, file)) {
+                try FileSystem.atomicWrite(try FileSystem.read(repository.containerFile(id, file)), to: directory + "/" + file.rawValue)
+            }
+        }
+    }
+}
