@@ -39,6 +39,7 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

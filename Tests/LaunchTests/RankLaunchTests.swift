@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// One node's ranks as a user sees them: the mode chosen and why, one namespace for the step, disjoint CPUs, the
+/// command's exit status and stdin, and one-line errors that leave nothing staged.
+@Suite struct RankLaunchTests {
+    static let image = "fixtures/busybox:latest"
+
+    static func node(_ label: String = #function) throws -> LaunchNode {
+        let node = try LaunchNode(label)
+        try node.sandbox.load(Fixtures.busybox())
+        return node
+    }
+
+    @Test func dryRunSaysWhyFasterModesWerePassedOver() throws {
+        let node = try Self.node()
+        let result = try node.launch(["--dry-run", Self.image, "--", "true"])
+        try requireSuccess(result)
+        // A static busybox guest has no loader for libfakechroot: F3 is passed over, U1 taken.
+        #expect(result.out.contains("F3: the container has no dynamically linked programs"), "\(result)")
+        #expect(result.out.contains("mode: U1\n") && result.out.contains("U1: chosen"), "\(result)")
+    }
+
+    @Test func theRanksOfAStepShareOneUserNamespaceUnlessJoinIsNo() throws {
+        let node = try Self.node()
+        // The ranks overlap in time, as MPI ranks do (they wait for each other in MPI_Init).
+        let command = [Self.image, "--", "sh", "-c", "readlink /proc/self/ns/user; sleep 1"]
+        let shared = try node.launchTogether(2, command) { LaunchNode.slurmRank($0, of: 2, job: "1") }
+        for result in shared { expectSuccess(result) }
+        #expect(Set(shared.map(\.out)).count == 1 && shared[0].out.hasPrefix("user:["), "\(shared)")
+        let own = try node.launchTogether(2, ["--join=no"] + command) { LaunchNode.slurmRank($0, of: 2, job: "2") }
+        for result in own { expectSuccess(result) }
+        #expect(Set(own.map(\.out)).count == 2, "\(own)")
+        #expect(!own.map(\.out).contains(shared[0].out))
+    }
+
+    @Test func localRanksGetDisjointCPUsAndABindingAlreadySetIsKept() throws {
+        let node = try Self.node()
+        let command = [Self.image, "--", "grep", "Cpus_allowed_list", "/proc/self/status"]
+        let results = try node.launchTogether(2, command) { LaunchNode.slurmRank($0, of: 2) }
+        let sets = results.map { Set(($0.out.split(separator: "\t").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            .split(separator: ",").map(String.init)) }
+        for result in results { expectSuccess(result) }
+        #expect(sets.count == 2 && sets[0].isDisjoint(with: sets[1]) && !sets[0].isEmpty, "\(results)")
+
+        let last = String(sysconf(Int32(_SC_NPROCESSORS_ONLN)) - 1)
+        let kept = try node.sandbox.run(["taskset", "-c", last, node.launcher, "--scratch=" + node.scratch] + command,
+                                        env: LaunchNode.slurmRank(0, of: 2))
+        try requireSuccess(kept)
+        #expect(kept.out.hasSuffix("\t\(last)\n"), "\(kept)")
+    }
+
+    @Test func theCommandsExitStatusStdinAndArgumentsPassThrough() throws {
+        let node = try Self.node()
+        let result = try node.sandbox.run([node.launcher, "--scratch=" + node.scratch, Self.image, "--", "sh", "-c",
+                                           "read line; echo \"got $line and $1\"; exit 3", "sh", "an argument"],
+                                          stdin: Data("hello\n".utf8))
+        #expect(result.status == 3 && result.out == "got hello and an argument\n", "\(result)")
+    }
+
+    @Test func theProcessManagersVariablesReachTheCommand() throws {
+        let node = try Self.node()
+        let env = LaunchNode.slurmRank(0, of: 1).merging(["PMIX_RANK": "0", "OMPI_MCA_btl": "self", "UNRELATED": "x"]) { $1 }
+        let result = try node.launch([Self.image, "--", "sh", "-c", "echo $SLURM_PROCID $PMIX_RANK $OMPI_MCA_btl ${UNRELATED:-unset}"], env: env)
+        try requireSuccess(result)
+        #expect(result.out == "0 0 self unset\n", "\(result)")
+    }
+
+    @Test func aContainerRunsInPlaceOrFromItsOwnStagedCopy() throws {
+        let node = try Self.node()
+        try requireSuccess(node.sandbox.udocker("create", "--name=box", Self.image))
+        let inPlace = try node.launch(["--stage=never", "box", "--", "sh", "-c", "echo in place > /inplace.txt"])
+        try requireSuccess(inPlace)
+        let staged = try node.launch(["--stage=always", "box", "--", "sh", "-c", "cat /inplace.txt; echo staged > /staged.txt"])
+        try requireSuccess(staged)
+        #expect(staged.out == "in place\n", "\(staged)")
+        let repository = try node.sandbox.udocker("run", "--nobanner", "box", "sh", "-c", "ls /staged.txt 2>&1 || true")
+        #expect(repository.out.contains("No such file"), "a staged run wrote into the repository's container: \(repository)")
+    }
+
+    struct BadInput: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let arguments: [String]
+        let message: String
+    }
+
+    static let badInputs: [BadInput] = [
+        BadInput(testDescription: "unknown image", arguments: ["nosuch/image:1", "--", "true"], message: "no container or image named nosuch/image:1"),
+        BadInput(testDescription: "unknown container", arguments: ["nosuchcontainer", "--", "true"], message: "no container or image named nosuchcontainer"),
+        BadInput(testDescription: "unknown --bind", arguments: ["--bind=socket", image, "--", "true"], message: "invalid --bind: socket"),
+        BadInput(testDescription: "unknown --stage", arguments: ["--stage=sometimes", image, "--", "true"], message: "invalid --stage: sometimes"),
+        BadInput(testDescription: "--stage=never with an image", arguments: ["--stage=never", image, "--", "true"], message: "--stage=never needs a container"),
+        BadInput(testDescription: "unknown --execmode", arguments: ["--execmode=Z9", image, "--", "true"], message: "invalid execution mode: Z9"),
+        BadInput(testDescription: "command not in the container", arguments: [image, "--", "/no/such/program"], message: "command not found"),
+    ]
+
+    @Test(arguments: badInputs)
+    func badInputIsOneLineAndStagesNothingHalfWay(_ input: BadInput) throws {
+        let node = try Self.node("bad-" + input.testDescription)
+        let result = try node.launch(input.arguments)
+        expectOneLineError(result)
+        #expect(result.err.contains(input.message), "\(result)")
+        #expect(!node.stages.contains { $0.hasPrefix(".") }, "half-staged: \(node.stages)")
+    }
+
+    @Test func aScratchThatIsNotWritableIsNamed() throws {
+        let node = try Self.node()
+        let readOnly = try Staging.shared().makeDirectory("read-only-scratch")   // owned by root, 0755
+        let result = try node.sandbox.run([node.launcher, "--scratch=" + readOnly, Self.image, "--", "true"])
+        expectOneLineError(result)
+        #expect(result.err.contains("--scratch: directory is not writable: \(readOnly)"), "\(result)")
+    }
+
+    @Test func infoReportsTheRankAndEachLocalRanksCPUs() throws {
+        let node = try Self.node()
+        let result = try node.launch(["info", "--json"], env: LaunchNode.slurmRank(1, of: 2, job: "77"))
+        try requireSuccess(result)
+        let json = try #require(try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])
+        let rank = try #require(json["rank"] as? [String: Any])
+        #expect(rank["rank"] as? Int == 1 && rank["localSize"] as? Int == 2 && rank["jobID"] as? String == "77", "\(result)")
+        let cpus = try #require(json["localRankCPUs"] as? [[String: Any]])
+        #expect(cpus.count == 2 && cpus[0]["cpus"] as? String != cpus[1]["cpus"] as? String, "\(result)")
+        #expect((json["scratch"] as? String) == node.area)
+    }
+}
