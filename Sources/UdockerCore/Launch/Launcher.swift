@@ -110,18 +110,19 @@ public struct Launcher: Sendable {
 
     func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
         let target = try resolve(request.target)
-        let host = LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config)
+        // Probing the host costs a fork and a few file reads: only a rank that chooses a mode pays for it.
+        let host = { LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config) }
         if let reason = try inPlaceReason(target, policy: request.stage) {
             guard case .container(let id) = target else { throw UdockerError(.internalError, "an image cannot run in place") }
             let choice = try request.execMode.map(Self.requested)
-                ?? LaunchModeChoice.choose(root: repository.containerRoot(id), stateDir: repository.containerDir(id), host: host)
+                ?? LaunchModeChoice.choose(root: repository.containerRoot(id), stateDir: repository.containerDir(id), host: host())
             return Placement(source: .container(id: id), description: "in place (\(reason))", stage: nil, choice: choice)
         }
         let staged = try NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout).ensure(target) { staged in
-            try finish(staged, host: host, requested: request.execMode)
+            try finish(staged, host: host(), requested: request.execMode)
         }
         let choice = try request.execMode.map(Self.requested) ?? Self.recordedChoice(staged)
-            ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host)
+            ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host())
         return Placement(source: .stage(directory: staged.directory), description: "staged in \(staged.directory)",
                          stage: staged, choice: choice)
     }
