@@ -119,7 +119,9 @@ import Testing
         #expect(binding.binds.contains(.init(hostPath: dir + "/etc/OpenCL/vendors/nvidia.icd", containerPath: "/etc/OpenCL/vendors/nvidia.icd", readOnly: true)))
         #expect(!binding.binds.contains { $0.containerPath.hasPrefix("/dev/") })
         var env = EnvironmentList(["PATH=/usr/bin:/bin", "LD_LIBRARY_PATH=/usr/local/cuda/lib64"])
-        binding.apply(to: &env)
+        binding.apply(to: &env, hostEnvironment: ["CUDA_VISIBLE_DEVICES": "2,3", "SLURM_STEP_GPUS": "2,3"])
+        #expect(env.value("CUDA_VISIBLE_DEVICES") == "2,3")
+        #expect(env.value("SLURM_STEP_GPUS") == nil)
         #expect(env.value("LD_LIBRARY_PATH") == lib + ":/usr/local/cuda/lib64")
         #expect(env.value("PATH") == "/usr/bin:/bin:" + NvidiaBinding.programDirectory)
     }

@@ -80,7 +80,7 @@ public struct RunPreparation: Sendable {
         for entry in image.env { env.set(entry) }
         env.setIfAbsent("PATH", user.uid == 0 ? repository.config["root_path"] ?? "/usr/sbin:/sbin:/usr/bin:/bin"
                                               : repository.config["user_path"] ?? "/usr/local/bin:/usr/bin:/bin")
-        nvidia?.apply(to: &env)
+        nvidia?.apply(to: &env, hostEnvironment: hostEnvironment)
         env.set("HOME", user.home)
         env.set("USER", user.name)
         env.set("LOGNAME", user.name)

@@ -37,8 +37,10 @@ public struct NvidiaBinding: Sendable, Equatable {
         self.binds = binds
     }
 
-    /// The library directory first on LD_LIBRARY_PATH, the utilities last on PATH.
-    public func apply(to environment: inout EnvironmentList) {
+    /// The library directory first on LD_LIBRARY_PATH, the utilities last on PATH, and the GPUs the job was
+    /// given (the host's CUDA_VISIBLE_DEVICES, which SLURM and the launcher set) kept.
+    public func apply(to environment: inout EnvironmentList, hostEnvironment: [String: String]) {
+        if let devices = hostEnvironment["CUDA_VISIBLE_DEVICES"] { environment.set("CUDA_VISIBLE_DEVICES", devices) }
         let libraries = environment.value("LD_LIBRARY_PATH").flatMap { $0.isEmpty ? nil : $0 }
         environment.set("LD_LIBRARY_PATH", Self.libraryDirectory + (libraries.map { ":" + $0 } ?? ""))
         if !binds.contains(where: { $0.containerPath.hasPrefix(Self.programDirectory + "/") }) { return }
