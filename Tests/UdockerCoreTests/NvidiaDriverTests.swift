@@ -126,6 +126,20 @@ import Testing
         #expect(env.value("PATH") == "/usr/bin:/bin:" + NvidiaBinding.programDirectory)
     }
 
+    @Test func fModesLinksFollowTheHostDriverButNeverReplaceTheContainersFiles() throws {
+        let link = dir + "/ROOT/.udocker/nvidia/lib/libcuda.so.1"
+        try Executor.prepare(ExecPlan(executable: "/bin/true", arguments: [], environment: [],
+                                      preparation: [.symlink(target: "/old/libcuda.so.470.57.02", path: link, replaceLink: true)]))
+        try Executor.prepare(ExecPlan(executable: "/bin/true", arguments: [], environment: [],
+                                      preparation: [.symlink(target: "/new/libcuda.so.580.95.05", path: link, replaceLink: true)]))
+        #expect(FileSystem.readLink(link) == "/new/libcuda.so.580.95.05")
+        try FileSystem.atomicWrite("image's own\n", to: dir + "/ROOT/data")
+        #expect(throws: UdockerError.self) {
+            try Executor.prepare(ExecPlan(executable: "/bin/true", arguments: [], environment: [],
+                                          preparation: [.symlink(target: "/host", path: self.dir + "/ROOT/data", replaceLink: true)]))
+        }
+    }
+
     static func run(_ mode: ExecMode, binds: [RunOptions.Volume]) -> ContainerRun {
         var run = EngineBuilderTests.run(mode, binds: binds)
         var env = EnvironmentList(run.environment)
