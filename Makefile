@@ -7,7 +7,7 @@ BUILDDIR  = .build/$(CONFIG)
 # Every Debian package the build, the tests and the demo use.
 DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev
 DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
-DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl \
+DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl gcc libc6-dev \
             util-linux procps
 DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST)
 

@@ -79,7 +79,7 @@ extension EngineSuites {
     func setupShowAndPurge() throws {
         let world = try EngineWorld.get()
         let name = try world.container(.F2)
-        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: F2\n")
+        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: F2\nnvidiamode: False\n")
         let purge = try world.sandbox.udocker(["setup", "--purge", name])
         #expect(purge.succeeded, "\(purge)")
         let dir = world.sandbox.udockerDir + "/containers/" + name
@@ -99,7 +99,7 @@ extension EngineSuites {
         let result = try world.sandbox.udocker(["-D", "setup", "--execmode=auto", name])
         #expect(result.succeeded, "\(result)")
         #expect(result.err.contains("auto: U1: works"), "\(result)")
-        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: U1\n")
+        #expect(try world.sandbox.udocker(["setup", name]).out == "execmode: U1\nnvidiamode: False\n")
         #expect(try world.sandbox.udocker(["setup", "--execmode=R1", name]).succeeded)
     }
 

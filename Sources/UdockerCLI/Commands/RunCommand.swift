@@ -31,6 +31,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
     @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
     @Flag(name: .customLong("dri"), help: "Bind the host's graphics (DRI) directories.") var dri = false
+    @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver (libraries, utilities, devices) for this run.") var nvidia = false
     @Flag(name: .customLong("nobanner"), help: "Print no banner.") var noBanner = false
     @Option(name: .customLong("pull"), help: "Pull the image: missing (when not in the repository), never, always.")
     var pull: PullPolicy = .missing
@@ -69,6 +70,7 @@ struct RunCommand: ParsableCommand {
         options.ports = publish
         options.publishAll = publishAll
         options.dri = dri
+        options.nvidia = nvidia
         options.noBanner = noBanner
         options.location = location.map(Paths.absolute)
         options.platform = platform

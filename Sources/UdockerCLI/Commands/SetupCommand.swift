@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import UdockerCore
 
 struct SetupCommand: ParsableCommand {
@@ -7,7 +8,7 @@ struct SetupCommand: ParsableCommand {
     @Flag(name: .customLong("force"), help: "Redo the mode's set-up even if already done (e.g. after moving the container).") var force = false
     @Flag(name: .customLong("purge"), help: "Remove what udocker added to the container.") var purge = false
     @Flag(name: .customLong("fixperm"), help: "Make every file owner-writable again.") var fixperm = false
-    @Flag(name: .customLong("nvidia"), help: "Add the host's NVIDIA libraries.") var nvidia = false
+    @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver at every run.") var nvidia = false
     @Argument(help: "Container id or name.") var container: String
 
     func run() throws {
@@ -23,9 +24,12 @@ struct SetupCommand: ParsableCommand {
 
         if purge { try setup.purge(containerDir: containerDir, root: root, lock: lock) }
         if fixperm { ModeSetup.fixPermissions(root: root) }
-        if nvidia { try NvidiaLibraries.install(into: root) }
+        if nvidia { try NvidiaBinding.record(containerDir: containerDir, root: root, roots: .host(environment: ProcessInfo.processInfo.environment)) }
         guard let execmode else {
-            if !(purge || fixperm || nvidia) || force { Output.stdout("execmode: \(try modes.mode(of: id).rawValue)\n") }
+            if !(purge || fixperm || nvidia) || force {
+                Output.stdout("execmode: \(try modes.mode(of: id).rawValue)\n")
+                Output.stdout("nvidiamode: \(NvidiaBinding.isRecorded(containerDir: containerDir) ? "True" : "False")\n")
+            }
             if force { try setup.apply(try modes.mode(of: id), containerDir: containerDir, root: root, force: true, lock: lock) }
             return
         }

@@ -20,16 +20,20 @@ public struct RunPreparation: Sendable {
     /// Host directories --dri binds when they exist (udocker's dri_list).
     public var driDirs: [String]
     public var inheritedDescriptors: Int
+    /// Where the NVIDIA driver is looked for (nil: the host's, per `hostEnvironment`).
+    public var nvidiaRoots: NvidiaHostRoots?
 
     public init(store: ContainerStore, hostUser: HostUser = .current(),
                 hostEnvironment: [String: String] = ProcessInfo.processInfo.environment, sysDirs: [String],
-                driDirs: [String] = RunPreparation.defaultDriDirs, inheritedDescriptors: Int = 0) {
+                driDirs: [String] = RunPreparation.defaultDriDirs, inheritedDescriptors: Int = 0,
+                nvidiaRoots: NvidiaHostRoots? = nil) {
         self.store = store
         self.hostUser = hostUser
         self.hostEnvironment = hostEnvironment
         self.sysDirs = sysDirs
         self.driDirs = driDirs
         self.inheritedDescriptors = inheritedDescriptors
+        self.nvidiaRoots = nvidiaRoots
     }
 
     public static let defaultDriDirs = ["/usr/lib64/dri", "/lib64/dri", "/usr/lib/dri", "/lib/dri",
@@ -69,7 +73,9 @@ public struct RunPreparation: Sendable {
 
         let user = try resolveUser(mode: mode, explicit: options.user,
                                    fromImage: image.user.isEmpty ? nil : image.user, root: root)
-        let binds = try bindings(options)
+        var binds = try bindings(options)
+        let nvidia = try nvidiaBinding(options, mode: mode, containerDir: containerDir, root: root, binds: binds)
+        binds += nvidia?.binds.filter { bind in !binds.contains { $0.containerPath == bind.containerPath } } ?? []
         let paths = ContainerPaths(root: root, binds: binds)
 
         var env = EnvironmentList()
@@ -83,6 +89,7 @@ public struct RunPreparation: Sendable {
         for entry in image.env { env.set(entry) }
         env.setIfAbsent("PATH", user.uid == 0 ? repository.config["root_path"] ?? "/usr/sbin:/sbin:/usr/bin:/bin"
                                               : repository.config["user_path"] ?? "/usr/local/bin:/usr/bin:/bin")
+        nvidia?.apply(to: &env, hostEnvironment: hostEnvironment)
         env.set("HOME", user.home)
         env.set("USER", user.name)
         env.set("LOGNAME", user.name)
@@ -168,6 +175,17 @@ public struct RunPreparation: Sendable {
             if binds.count == before { Log.warning("--novol \(novol) not in volumes list") }
         }
         return binds
+    }
+
+    /// The host's NVIDIA driver, when this run (--nvidia) or the container (setup --nvidia) asks for it. Device
+    /// nodes are bound only where the container's /dev is not the host's (R modes make their own, --nosysdirs).
+    func nvidiaBinding(_ options: RunOptions, mode: ExecMode, containerDir: String, root: String,
+                       binds: [RunOptions.Volume]) throws -> NvidiaBinding? {
+        guard options.nvidia || NvidiaBinding.isRecorded(containerDir: containerDir) else { return nil }
+        let identity = NvidiaBinding.containerIdentity(ContainerPaths(root: root, binds: binds))
+        let driver = try NvidiaDriver.discover(nvidiaRoots ?? .host(environment: hostEnvironment), identity: identity)
+        let hostDev = binds.contains { $0.hostPath == "/dev" && $0.containerPath == "/dev" }
+        return NvidiaBinding(driver: driver, bindDevices: mode.family == .runc || !hostDev)
     }
 
     /// The identity inside the container, by what the mode can do (see `ExecMode.Identities`):

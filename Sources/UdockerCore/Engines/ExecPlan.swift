@@ -29,8 +29,9 @@ public enum PreparationStep: Sendable, Equatable {
     case makeDirectory(path: String)
     /// Written atomically, and only when the file's contents differ (concurrent ranks write the same bytes).
     case writeFile(path: String, contents: String, mode: UInt32)
-    /// A symlink at `path` pointing to `target`, made when nothing exists at `path` yet.
-    case symlink(target: String, path: String)
+    /// A symlink at `path` pointing to `target`, made when nothing exists at `path` yet; with `replaceLink`, a
+    /// link already there that points elsewhere is replaced (udocker's own links, which follow the host).
+    case symlink(target: String, path: String, replaceLink: Bool = false)
     /// Restricts the process (and so the command) to these CPUs (--cpuset-cpus).
     case cpuAffinity([Int])
     /// Opens `path` and holds a shared lock on it across exec, until the command exits (a stage in use).

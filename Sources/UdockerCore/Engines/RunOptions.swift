@@ -3,9 +3,12 @@ public struct RunOptions: Sendable, Equatable {
     public struct Volume: Sendable, Equatable {
         public var hostPath: String
         public var containerPath: String
-        public init(hostPath: String, containerPath: String) {
+        /// Mounted read-only where the mode can (U1, R, S modes); only udocker's own binds are.
+        public var readOnly: Bool
+        public init(hostPath: String, containerPath: String, readOnly: Bool = false) {
             self.hostPath = hostPath
             self.containerPath = containerPath
+            self.readOnly = readOnly
         }
 
         /// `-v HOST[:CONTAINER]`; both must be absolute.
@@ -42,6 +45,8 @@ public struct RunOptions: Sendable, Equatable {
     public var ports: [String] = []
     public var publishAll = false
     public var dri = false
+    /// --nvidia: bind the host's NVIDIA driver for this run (see NvidiaBinding).
+    public var nvidia = false
     public var noBanner = false
     /// --location=DIR: run a root file system that is not in the repository.
     public var location: String? = nil

@@ -13,10 +13,19 @@ public enum Executor {
                 if (try? FileSystem.readString(path)) != contents {
                     try FileSystem.atomicWrite(contents, to: path, mode: mode_t(mode))
                 }
-            case .symlink(let target, let path):
+            case .symlink(let target, let path, let replaceLink):
                 if FileSystem.kind(path) == .missing {
                     try FileSystem.makeDirectories(Paths.dirname(path))
                     guard symlink(target, path) == 0 || errno == EEXIST else { throw UdockerError.posix("cannot create link", path) }
+                } else if replaceLink, FileSystem.isSymlink(path), FileSystem.readLink(path) != target {
+                    // A new link renamed over the old one: a rank starting at the same time sees one or the other.
+                    let temporary = path + ".new-\(getpid())"
+                    unlink(temporary)
+                    guard symlink(target, temporary) == 0, rename(temporary, path) == 0 else {
+                        let error = UdockerError.posix("cannot replace link", path)
+                        unlink(temporary)
+                        throw error
+                    }
                 } else if FileSystem.readLink(path) != target {
                     throw UdockerError(.unsupported, "cannot bind \(target) at \(path): the container has a file there "
                                        + "(this mode binds a volume only at its own path or where the container has nothing)")

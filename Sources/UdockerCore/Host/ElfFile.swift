@@ -1,8 +1,9 @@
 import Foundation
 
 /// What the engines need to know about an ELF file without running it: whether it is dynamically linked, its
-/// program interpreter (PT_INTERP) and its library search path (DT_RPATH / DT_RUNPATH).
-/// Only 64-bit little-endian files are understood (x86_64, aarch64, ppc64le); others read as "not ELF".
+/// program interpreter (PT_INTERP), its library search path (DT_RPATH / DT_RUNPATH) and its soname (DT_SONAME).
+/// Only 64-bit little-endian files are understood (x86_64, aarch64, ppc64le); others read as "not ELF"
+/// (`ElfIdentity` tells any ELF file's class and machine).
 public struct ElfFile: Sendable, Equatable {
     public enum SearchPathKind: String, Sendable { case rpath, runpath }
 
@@ -10,6 +11,7 @@ public struct ElfFile: Sendable, Equatable {
     public var isDynamic: Bool
     public var searchPath: String?
     public var searchPathKind: SearchPathKind?
+    public var soname: String?
 
     /// nil when `path` is not a readable 64-bit little-endian ELF file.
     public init?(path: String) {
@@ -47,18 +49,26 @@ public struct ElfFile: Sendable, Equatable {
         self.interpreter = interpreter
         self.isDynamic = dynamic != nil
         guard let dynamic else { return }
-        // Walk the dynamic section for the string table address and the rpath/runpath offsets into it.
-        var strtab = 0, rpath: Int?, runpath: Int?
+        // Walk the dynamic section for the string table address and the rpath/runpath/soname offsets into it.
+        var strtab = 0, rpath: Int?, runpath: Int?, soname: Int?
         var entry = dynamic.offset
         while entry + 16 <= min(bytes.count, dynamic.offset + dynamic.size) {
             let tag = u64(entry), value = u64(entry + 8)
             if tag == 0 { break }
-            if tag == 5 { strtab = value } else if tag == 15 { rpath = value } else if tag == 29 { runpath = value }
+            switch tag {
+            case 5: strtab = value
+            case 14: soname = value
+            case 15: rpath = value
+            case 29: runpath = value
+            default: break
+            }
             entry += 16
         }
-        guard let stringOffset = runpath ?? rpath,
-              let load = loads.first(where: { strtab >= $0.vaddr && strtab < $0.vaddr + $0.size }) else { return }
-        searchPath = Self.cString(bytes, at: strtab - load.vaddr + load.offset + stringOffset, limit: 4096)
+        guard let load = loads.first(where: { strtab >= $0.vaddr && strtab < $0.vaddr + $0.size }) else { return }
+        let strings = strtab - load.vaddr + load.offset
+        self.soname = soname.flatMap { Self.cString(bytes, at: strings + $0, limit: 4096) }
+        guard let stringOffset = runpath ?? rpath else { return }
+        searchPath = Self.cString(bytes, at: strings + stringOffset, limit: 4096)
         searchPathKind = runpath != nil ? .runpath : .rpath
     }
 
@@ -78,6 +88,33 @@ public struct ElfFile: Sendable, Equatable {
         let stop = slice.firstIndex(of: 0) ?? end
         return String(decoding: bytes[offset..<stop], as: UTF8.self)
     }
+}
+
+/// The class (32/64-bit), byte order and machine of any ELF file: what decides whether a process can load it.
+public struct ElfIdentity: Sendable, Equatable, CustomStringConvertible {
+    /// EI_CLASS: 1 for 32-bit, 2 for 64-bit.
+    public var elfClass: UInt8
+    /// EI_DATA: 1 little-endian, 2 big-endian.
+    public var byteOrder: UInt8
+    /// e_machine: 62 x86_64, 183 aarch64, 21 ppc64, 3 i386.
+    public var machine: UInt16
+
+    public init(elfClass: UInt8, byteOrder: UInt8, machine: UInt16) {
+        self.elfClass = elfClass; self.byteOrder = byteOrder; self.machine = machine
+    }
+
+    /// nil when `path` is not a readable ELF file (links are followed).
+    public init?(path: String) {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let head = try? handle.read(upToCount: 20) else { return nil }
+        let b = [UInt8](head)
+        guard b.count == 20, b[0] == 0x7f, b[1] == 0x45, b[2] == 0x4c, b[3] == 0x46, [1, 2].contains(b[4]), [1, 2].contains(b[5]) else { return nil }
+        let machine = b[5] == 1 ? UInt16(b[18]) | UInt16(b[19]) << 8 : UInt16(b[18]) << 8 | UInt16(b[19])
+        self.init(elfClass: b[4], byteOrder: b[5], machine: machine)
+    }
+
+    public var description: String { "\(elfClass == 2 ? 64 : 32)-bit machine \(machine)" }
 }
 
 /// The glibc symbol-version level of a library: the highest `GLIBC_2.N` it defines (a libc) or needs

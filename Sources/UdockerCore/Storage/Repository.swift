@@ -88,4 +88,5 @@ public enum ContainerFile: String, Sendable, CaseIterable {
     case passwd = "passwd"               // the passwd copy bound over /etc/passwd (adds the invoking user)
     case group = "group"                 // the group copy bound over /etc/group
     case autoMode = "execmode.auto"      // setup --execmode=auto: the verdict of the last probe (JSON)
+    case nvidia = "nvidia"               // setup --nvidia: bind the host's NVIDIA driver at every run (udocker 1.3's name)
 }

@@ -1,4 +1,5 @@
 import CHwloc
+import Foundation
 
 /// The host's processors as hwloc sees them: processing units (hardware threads) by OS index, grouped into cores
 /// and NUMA nodes. What `--cpuset-cpus` is checked against, and what rank pinning will be planned on.
@@ -16,24 +17,58 @@ public struct HostTopology: Sendable, Equatable {
     public let numaNodes: [NumaNode]
 
     public static func discover() throws -> HostTopology {
+        try withTopology(devices: false) { topology in
+            let pus = objects(topology, HWLOC_OBJ_PU).map { Int($0.pointee.os_index) }.sorted()
+            let cores = objects(topology, HWLOC_OBJ_CORE).map { members($0.pointee.cpuset) }
+            let nodes = objects(topology, HWLOC_OBJ_NUMANODE).map {
+                NumaNode(index: Int($0.pointee.os_index), processingUnits: members($0.pointee.cpuset))
+            }
+            return HostTopology(processingUnits: pus, cores: cores, numaNodes: nodes)
+        }
+    }
+
+    /// An NVIDIA GPU and the part of the host nearest it: where a rank using it should run (`--bind=gpu`).
+    public struct GPULocality: Sendable, Equatable {
+        /// PCI address, e.g. 0000:3b:00.0.
+        public let pciBusID: String
+        /// NUMA nodes (OS indexes) and processing units of the GPU's nearest non-I/O ancestor (its package or
+        /// NUMA node): empty when hwloc cannot tell.
+        public let numaNodes: [Int]
+        public let processingUnits: [Int]
+    }
+
+    /// The host's NVIDIA GPUs (PCI vendor 0x10de, display or 3D controllers) in PCI bus order — nvidia-smi's
+    /// numbering and CUDA's with CUDA_DEVICE_ORDER=PCI_BUS_ID — each with the cores nearest it by PCI locality.
+    /// Empty on a host without one.
+    public static func nvidiaGPUs() throws -> [GPULocality] {
+        try withTopology(devices: true) { topology in
+            objects(topology, HWLOC_OBJ_PCI_DEVICE).compactMap { device -> GPULocality? in
+                guard let pci = device.pointee.attr?.pointee.pcidev, pci.vendor_id == 0x10de, pci.class_id >> 8 == 0x03 else { return nil }
+                let ancestor = hwloc_get_non_io_ancestor_obj(topology, device)
+                let address = String(format: "%04x:%02x:%02x.%x", pci.domain, pci.bus, pci.dev, pci.func)
+                return GPULocality(pciBusID: address, numaNodes: members(ancestor?.pointee.nodeset),
+                                   processingUnits: members(ancestor?.pointee.cpuset))
+            }.sorted { $0.pciBusID < $1.pciBusID }
+        }
+    }
+
+    /// A loaded topology for `body`; with `devices`, PCI devices are kept (hwloc filters them out by default).
+    private static func withTopology<T>(devices: Bool, _ body: (hwloc_topology_t) throws -> T) throws -> T {
         var topology: hwloc_topology_t?
         guard hwloc_topology_init(&topology) == 0, let topology else {
             throw UdockerError(.internalError, "hwloc cannot initialise a topology")
         }
         defer { hwloc_topology_destroy(topology) }
+        if devices { hwloc_topology_set_io_types_filter(topology, HWLOC_TYPE_FILTER_KEEP_IMPORTANT) }
         guard hwloc_topology_load(topology) == 0 else {
             throw UdockerError(.internalError, "hwloc cannot read this host's topology")
         }
-        func objects(_ type: hwloc_obj_type_t) -> [hwloc_obj_t] {
-            let count = max(0, hwloc_get_nbobjs_by_type(topology, type))
-            return (0..<count).compactMap { hwloc_get_obj_by_type(topology, type, UInt32($0)) }
-        }
-        let pus = objects(HWLOC_OBJ_PU).map { Int($0.pointee.os_index) }.sorted()
-        let cores = objects(HWLOC_OBJ_CORE).map { members($0.pointee.cpuset) }
-        let nodes = objects(HWLOC_OBJ_NUMANODE).map {
-            NumaNode(index: Int($0.pointee.os_index), processingUnits: members($0.pointee.cpuset))
-        }
-        return HostTopology(processingUnits: pus, cores: cores, numaNodes: nodes)
+        return try body(topology)
+    }
+
+    private static func objects(_ topology: hwloc_topology_t, _ type: hwloc_obj_type_t) -> [hwloc_obj_t] {
+        let count = max(0, hwloc_get_nbobjs_by_type(topology, type))
+        return (0..<count).compactMap { hwloc_get_obj_by_type(topology, type, UInt32($0)) }
     }
 
     /// The OS indexes set in an hwloc bitmap.

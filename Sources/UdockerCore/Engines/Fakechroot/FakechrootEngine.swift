@@ -27,7 +27,9 @@ public struct FakechrootEngine: Engine {
                 excluded.append(bind.hostPath)
             } else {
                 // This fakechroot has no directory map: a link in ROOT leads the kernel to the host directory.
-                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath))
+                // The NVIDIA driver's links follow the host's driver when it is upgraded.
+                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath,
+                                            replaceLink: bind.containerPath.hasPrefix(NvidiaBinding.directory + "/")))
             }
         }
         if let accounts = run.accounts {
@@ -40,7 +42,12 @@ public struct FakechrootEngine: Engine {
         }
         if let cpus = run.options.cpuSet { preparation.append(.cpuAffinity(try CPUSet.parse(cpus))) }
 
-        let libraryPath = state.libraryDirectories.map { root + $0 }.joined(separator: ":")
+        // The loader reads LD_LIBRARY_PATH itself, unseen by fakechroot: the container's own entries (as its
+        // loader would search them, first) and its library directories, as host paths.
+        let paths = ContainerPaths(root: root, binds: run.binds)
+        let containerLibraryPath = (EnvironmentList(run.environment).value("LD_LIBRARY_PATH") ?? "").split(separator: ":")
+            .filter { $0.hasPrefix("/") }.map { paths.hostPath(String($0)) ?? root + $0 }
+        let libraryPath = (containerLibraryPath + state.libraryDirectories.map { root + $0 }).joined(separator: ":")
         let loader = root + state.loader
         var env = EnvironmentList(run.environment)
         env.set("PWD", run.workingDirectory)

@@ -31,7 +31,7 @@ public struct RuncEngine: Engine {
         var mounts = RuncSpec.baseMounts
         // The spec provides /dev, /proc and /sys itself; other sysdirs and volumes become bind mounts.
         for bind in run.binds where !["/dev", "/proc", "/sys"].contains(bind.containerPath) {
-            mounts.append(RuncSpec.bind(bind.hostPath, at: bind.containerPath))
+            mounts.append(RuncSpec.bind(bind.hostPath, at: bind.containerPath, readOnly: bind.readOnly))
         }
         for device in run.options.devices {
             let parts = device.split(separator: ":").map(String.init)

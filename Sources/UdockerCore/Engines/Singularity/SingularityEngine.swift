@@ -18,7 +18,7 @@ public struct SingularityEngine: Engine {
         var argv = [executable]
         if debug { argv += ["--debug"] } else { argv += ["--silent"] }
         argv += ["exec", "--cleanenv", "--pwd", run.workingDirectory]
-        for bind in binds { argv += ["-B", "\(bind.hostPath):\(bind.containerPath)"] }
+        for bind in binds { argv += ["-B", "\(bind.hostPath):\(bind.containerPath)" + (bind.readOnly ? ":ro" : "")] }
         if !run.isBound(containerPath: "/tmp") { argv += ["-B", run.root + "/tmp:/tmp"] }
         if !run.isBound(containerPath: "/var/tmp") { argv += ["-B", run.root + "/var/tmp:/var/tmp"] }
         argv += ["--home", run.user.home == "/" ? run.root + "/root:/root" : "\(run.root)\(run.user.home):\(run.user.home)"]

@@ -8,7 +8,7 @@ public struct UsernsEngine: Engine {
     public func plan(_ run: ContainerRun) throws -> ExecPlan {
         guard let executable = run.executable else { throw UdockerError(.internalError, "command not resolved") }
         var preparation: [PreparationStep] = []
-        var binds = run.binds.map { Isolation.Bind(source: $0.hostPath, target: $0.containerPath) }
+        var binds = run.binds.map { Isolation.Bind(source: $0.hostPath, target: $0.containerPath, readOnly: $0.readOnly) }
         if let accounts = run.accounts {
             preparation += AccountBinding.steps(accounts, containerDir: run.containerDir)
             binds += AccountBinding.binds(containerDir: run.containerDir).map { Isolation.Bind(source: $0.hostPath, target: $0.containerPath) }
