@@ -34,7 +34,7 @@ let package = Package(
         .executableTarget(name: "udocker", dependencies: ["UdockerCLI"]),
         .executableTarget(name: "udocker-launch", dependencies: ["UdockerCLI"]),
         // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons.
-        .target(name: "TestSupport", dependencies: ["UdockerCore"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["UdockerCore", "CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
