@@ -9,7 +9,10 @@ DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-
 DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
 DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl gcc libc6-dev \
             util-linux procps
-DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST)
+# The launcher's test world: a two-node SLURM with munge, Open MPI (and MPICH for PMI2) to compile and run the MPI
+# examples; the tests call mpicc.openmpi by name, so installing both MPIs makes nothing ambiguous.
+DEB_HPC   = slurm-wlm munge openmpi-bin libopenmpi-dev mpich libmpich-dev gcc libc6-dev
+DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_HPC)
 
 .PHONY: all build deps test install demo clean
 

@@ -33,12 +33,13 @@ let package = Package(
         ]),
         .executableTarget(name: "udocker", dependencies: ["UdockerCLI"]),
         .executableTarget(name: "udocker-launch", dependencies: ["UdockerCLI"]),
-        // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons.
-        .target(name: "TestSupport", dependencies: ["UdockerCore"], path: "Tests/TestSupport"),
+        // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons, the SLURM cluster.
+        .target(name: "TestSupport", dependencies: ["UdockerCore", "CLinux"], path: "Tests/TestSupport"),
         .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
+        // udocker-launch on a two-node SLURM on this machine (TestSupport's SlurmCluster) with MPI images.
         .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -26,7 +26,7 @@ final class EngineWorld: @unchecked Sendable {
     private init() throws {
         user = try TestUser.unprivileged()
         sandbox = try Sandbox("engines", user: user)
-        debianTar = try Self.debianTarball(user: user)
+        debianTar = try DebianRootfs.tarball("bookworm")
         debianBase = sandbox.directory + "/debian-base"
         try Files.makeDirectory(debianBase)
         try shell(["tar", "-xf", debianTar, "-C", debianBase, "--exclude=./dev/*", "--no-same-owner"])
@@ -75,22 +75,6 @@ final class EngineWorld: @unchecked Sendable {
         }
         try Files.write("root:x:0:0:root:/root:/bin/sh\n", to: root + "/etc/passwd")
         try Files.write("root:x:0:\n", to: root + "/etc/group")
-    }
-
-    /// mmdebstrap's Debian 12 minbase, cached per day (as root under /var/cache, else under /tmp per user).
-    static func debianTarball(user: TestUser) throws -> String {
-        let day = String(Int(Date().timeIntervalSince1970) / 86_400)
-        let dir = geteuid() == 0 ? "/var/cache/udocker-swift-tests" : "/tmp/udocker-swift-tests-\(geteuid())"
-        let tarball = dir + "/bookworm-minbase-\(day).tar"
-        if Files.exists(tarball) { return tarball }
-        try Files.makeDirectory(dir)
-        let partial = tarball + ".partial-\(getpid()).tar"
-        var argv = ["mmdebstrap", "--quiet", "--variant=minbase"]
-        if geteuid() != 0 { argv.append("--mode=unshare") }
-        try shell(argv + ["bookworm", partial])
-        guard rename(partial, tarball) == 0 else { throw TestSupportError("cannot store \(tarball)") }
-        chmod(tarball, 0o644)
-        return tarball
     }
 }
 

@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 
 /// What a finished command left behind: its exit status and everything it wrote, stdout and stderr kept apart.
@@ -98,6 +99,10 @@ public final class RunningCommand: @unchecked Sendable {
         posix_spawn_file_actions_adddup2(&actions, stdinPipe.read, 0)
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe.write, 1)
         posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2)
+        // Nothing else open in this process reaches the child: a descriptor another thread opened without
+        // O_CLOEXEC (Foundation's file copies do) would otherwise live as long as the child, and a daemon holding
+        // a staged binary open for writing makes every later exec of it fail with "Text file busy".
+        ud_spawn_addclosefrom(&actions, 3)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

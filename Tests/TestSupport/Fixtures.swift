@@ -84,7 +84,7 @@ public enum Fixtures {
 
     // MARK: building
 
-    private static func fixturesDirectory(_ name: String) throws -> String {
+    static func fixturesDirectory(_ name: String) throws -> String {
         let staging = try Staging.shared()
         let dir = staging.root + "/fixtures/" + name.replacingOccurrences(of: "/", with: "_")
         try Files.makeDirectory(dir)
@@ -154,7 +154,7 @@ public enum Fixtures {
         return try finish(name: name, tag: base.tag, dir: dir)
     }
 
-    private static func addLayer(_ tar: TarBuilder, to image: String, in dir: String) throws {
+    static func addLayer(_ tar: TarBuilder, to image: String, in dir: String) throws {
         let file = dir + "/layer.tar"
         try Files.write(tar.archive, to: file)
         try tool(["umoci", "raw", "add-layer", "--image", image, file])
@@ -162,7 +162,7 @@ public enum Fixtures {
     }
 
     /// Writes the archives of the finished layout and describes them.
-    private static func finish(name: String, tag: String, dir: String) throws -> FixtureImage {
+    static func finish(name: String, tag: String, dir: String) throws -> FixtureImage {
         let layout = dir + "/oci"
         try tool(["umoci", "gc", "--layout", layout])
         let ociArchive = dir + "/oci.tar", skopeoArchive = dir + "/skopeo-docker.tar", dockerArchive = dir + "/docker-save.tar"

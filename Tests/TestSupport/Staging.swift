@@ -25,9 +25,16 @@ public final class Staging: Sendable {
         return url.path
     }()
 
+    /// Where the root is made: `UDOCKER_TEST_STAGING_PARENT`, by default /var/tmp. Not /tmp: the test SLURM
+    /// cluster's nodes each have a private /tmp, and the staged binaries and sandboxes (the repository plays the
+    /// cluster's shared file system) must be visible on every node.
+    public static var parentDirectory: String {
+        ProcessInfo.processInfo.environment["UDOCKER_TEST_STAGING_PARENT"] ?? "/var/tmp"
+    }
+
     private init() throws {
         packageRoot = Self.packageRoot
-        var template = Array("/tmp/udocker-tests-XXXXXX".utf8CString)
+        var template = Array((Self.parentDirectory + "/udocker-tests-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw TestSupportError("mkdtemp: \(String(cString: strerror(errno)))") }
         root = String(cString: made)
         chmod(root, 0o755)
