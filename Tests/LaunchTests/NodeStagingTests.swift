@@ -34,6 +34,21 @@ import TestSupport
         #expect(try Files.read(stage) == stamp)
     }
 
+    @Test func aModeAskedForGetsItsOwnStageAndTheNodesStageIsNeverChanged() throws {
+        let node = try Self.node(images: [Fixtures.busybox()])
+        try requireSuccess(node.launch([Self.image, "--", "true"]))
+        let base = try #require(node.stages.first)
+        let done = try Files.read(node.area + "/stages/" + base + "/stage.done")
+        // The node's stage was set up for U1 (the auto choice for a static guest): asking for U1 reuses it.
+        try requireSuccess(node.launch(["--execmode=U1", Self.image, "--", "true"]))
+        #expect(node.stages == [base])
+        let p1 = try node.launch(["--execmode=P1", Self.image, "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(p1)
+        #expect(p1.out == "busybox fixture\n")
+        #expect(node.stages.sorted() == [base, base + "-P1"], "\(node.stages)")
+        #expect(try Files.read(node.area + "/stages/" + base + "/stage.done") == done)
+    }
+
     @Test func aStagerKilledHalfWayLeavesNothingFinishedAndTheNextRankStagesAnew() throws {
         let node = try Self.node(images: [Fixtures.large()])
         let image = "fixtures/large:latest"

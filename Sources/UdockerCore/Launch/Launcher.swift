@@ -118,7 +118,15 @@ public struct Launcher: Sendable {
                 ?? LaunchModeChoice.choose(root: repository.containerRoot(id), stateDir: repository.containerDir(id), host: host())
             return Placement(source: .container(id: id), description: "in place (\(reason))", stage: nil, choice: choice)
         }
-        let staged = try NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout).ensure(target) { staged in
+        // A stage is never changed once finished (other ranks, other jobs run from it): a mode asked for with
+        // --execmode gets a stage set up for it, unless the node's stage was set up for that mode anyway.
+        let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
+        let baseKey = try target.stageKey(repository: repository)
+        var key = baseKey
+        if let requested = request.execMode, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
+            key += "-" + requested.rawValue
+        }
+        let staged = try stager.ensure(target, key: key) { staged in
             try finish(staged, host: host(), requested: request.execMode)
         }
         let choice = try request.execMode.map(Self.requested) ?? Self.recordedChoice(staged)

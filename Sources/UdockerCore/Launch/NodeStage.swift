@@ -71,9 +71,14 @@ public struct NodeStage: Sendable {
         self.area = area; self.repository = repository; self.rank = rank; self.timeout = timeout
     }
 
-    /// Returns the finished stage of `target`, staging it when no rank of this node has yet.
-    public func ensure(_ target: LaunchTarget, finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
-        let key = try target.stageKey(repository: repository)
+    /// The finished stage of `key` on this node, or nil.
+    public func finished(_ key: String) -> StagedContainer? {
+        let stage = StagedContainer(key: key, directory: area.stageDir(key))
+        return FileSystem.exists(stage.doneFile) ? stage : nil
+    }
+
+    /// Returns the finished stage `key` of `target`, staging it when no rank of this node has yet.
+    public func ensure(_ target: LaunchTarget, key: String, finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
         let stage = StagedContainer(key: key, directory: area.stageDir(key))
         if FileSystem.exists(stage.doneFile) {
             area.log("reused", key: key, rank: rank)
