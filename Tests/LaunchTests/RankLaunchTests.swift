@@ -79,6 +79,29 @@ import TestSupport
         #expect(repository.out.contains("No such file"), "a staged run wrote into the repository's container: \(repository)")
     }
 
+    @Test func withGPUsEachRankSeesItsOwnDeviceAndTheHostsDriver() throws {
+        let node = try Self.node()
+        let driver = try Staging.shared().makeDirectory("fake-nvidia")
+        try FakeNvidiaDriver.complete(at: driver)
+        try Files.makeWorldReadable(driver)
+        // As under `srun --gpus=2`: the step's GPUs are in CUDA_VISIBLE_DEVICES; the launcher shares them out.
+        let env = { (rank: Int) in LaunchNode.slurmRank(rank, of: 2).merging(["CUDA_VISIBLE_DEVICES": "0,1", "UDOCKER_NVIDIA_ROOT": driver]) { $1 } }
+        let results = try node.launchTogether(2, ["--gpu", "--gpus-per-rank=1", Self.image, "--", "sh", "-c",
+                                                  "echo $CUDA_VISIBLE_DEVICES; ls /.udocker/nvidia/lib/libcuda.so.1"], env: env)
+        for result in results { expectSuccess(result) }
+        #expect(Set(results.map(\.out)) == ["0\n/.udocker/nvidia/lib/libcuda.so.1\n", "1\n/.udocker/nvidia/lib/libcuda.so.1\n"], "\(results)")
+
+        let dryRun = try node.launch(["--dry-run", "--gpu", "--gpus-per-rank=1", "--bind=gpu", Self.image, "--", "true"], env: env(1))
+        try requireSuccess(dryRun)
+        #expect(dryRun.out.contains("gpus: CUDA_VISIBLE_DEVICES=1\n") && dryRun.out.contains("nvidia: the host driver is bound"), "\(dryRun)")
+        // No GPU on this machine for hwloc to place: --bind=gpu says so and pins by core.
+        #expect(dryRun.out.contains("no GPU locality known, by core"), "\(dryRun)")
+
+        let tooMany = try node.launch(["--gpu", "--gpus-per-rank=3", Self.image, "--", "true"], env: env(1))
+        expectOneLineError(tooMany)
+        #expect(tooMany.err.contains("local rank 1 needs GPUs 3-5 of the node, but only 2 are visible (0,1)"), "\(tooMany)")
+    }
+
     struct BadInput: Sendable, CustomTestStringConvertible {
         let testDescription: String
         let arguments: [String]

@@ -11,8 +11,11 @@ struct LaunchRunCommand: ParsableCommand {
     @OptionGroup var staging: LaunchStagingFlags
     @OptionGroup var flags: ContainerRunFlags
     @Option(name: .customLong("join"), help: "U1: the node's ranks share one namespace (yes) or each has its own (no).") var join: String = "yes"
-    @Option(name: .customLong("bind"), help: "Pin the rank: none, core, numa, auto (keep a binding the job already set, else core).")
+    @Option(name: .customLong("bind"), help: "Pin the rank: none, core, numa, gpu (the cores nearest its GPU), auto (keep a binding the job already set, else core).")
     var bind: String = "auto"
+    @Flag(name: .customLong("gpu"), help: "Bind the host's NVIDIA driver into the container.") var gpu = false
+    @Option(name: .customLong("gpus-per-rank"), help: "With --gpu: give each local rank its own N GPUs (CUDA_VISIBLE_DEVICES).")
+    var gpusPerRank: Int?
     @Flag(name: .customLong("cleanup"), help: "Remove the stage when the node's last rank using it has exited.") var cleanup = false
     @Flag(name: .customLong("dry-run"), help: "Print what would run and why, and run nothing.") var dryRun = false
     @Argument(help: "Image or container in the repository.") var target: String
@@ -29,6 +32,8 @@ struct LaunchRunCommand: ParsableCommand {
         request.join = join == "yes"
         request.bind = try RankPinning.Policy.parse(bind)
         request.cleanup = cleanup
+        request.gpu = gpu
+        request.gpusPerRank = gpusPerRank
         let plan = try Launcher(repository: context.repository, tools: context.hostTools,
                                 environment: ProcessInfo.processInfo.environment).prepare(request)
         if dryRun {

@@ -21,6 +21,10 @@ public struct LaunchInfo: Sendable, Codable {
     public var affinity: String
     public var bind: String
     public var localRankCPUs: [LocalRankCPUs]
+    /// The NVIDIA driver version, or why there is none.
+    public var nvidiaDriver: String
+    /// Each NVIDIA GPU by PCI address, in nvidia-smi's order, with the CPUs nearest it.
+    public var gpus: [String]
 
     public var text: String {
         var lines = [
@@ -35,6 +39,8 @@ public struct LaunchInfo: Sendable, Codable {
                   "affinity now:       \(affinity)",
                   "pinning (--bind=\(bind)):"]
         lines += localRankCPUs.map { "  local rank \($0.localRank): \($0.cpus ?? "unchanged") (\($0.reason))" }
+        lines.append("nvidia driver:      \(nvidiaDriver)")
+        lines += gpus.enumerated().map { "  gpu \($0.offset): \($0.element)" }
         return lines.joined(separator: "\n")
     }
 }
@@ -56,10 +62,16 @@ extension Launcher {
             let plan = RankPinning.plan(bind, topology: topology, inherited: inherited, localRank: local, localSize: rank.localSize)
             return LaunchInfo.LocalRankCPUs(localRank: local, cpus: plan.cpus.map(CPUSet.format), reason: plan.reason)
         }
+        let gpus = ((try? HostTopology.nvidiaGPUs()) ?? []).map {
+            "\($0.pciBusID) near CPUs \($0.processingUnits.isEmpty ? "unknown" : CPUSet.format($0.processingUnits))"
+        }
+        let driver: String
+        do { driver = try NvidiaDriver.version(.host(environment: environment)) } catch { driver = "\(error)" }
         return LaunchInfo(rank: rank, scratch: area.base, repository: repository.topDir, repositoryFileSystem: kind.name,
                           repositoryIsShared: kind.isShared, userNamespaces: host.userNamespaceFailure ?? "available",
                           tools: tools, processingUnits: CPUSet.format(topology.processingUnits), cores: topology.cores.count,
                           numaNodes: topology.numaNodes.map { "\($0.index):\(CPUSet.format($0.processingUnits))" },
-                          affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus)
+                          affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus,
+                          nvidiaDriver: driver, gpus: gpus)
     }
 }

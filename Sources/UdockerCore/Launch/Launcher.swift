@@ -27,6 +27,9 @@ public struct LaunchRequest: Sendable {
     public var bind: RankPinning.Policy = .auto
     /// Remove the stage when the node's last rank using it has exited.
     public var cleanup = false
+    /// Bind the host's NVIDIA driver; with `gpusPerRank` (or SLURM's --gpus-per-task) each local rank sees its own.
+    public var gpu = false
+    public var gpusPerRank: Int?
 
     public init(target: String, options: RunOptions) { self.target = target; self.options = options }
 }
@@ -39,6 +42,9 @@ public struct LaunchPlan: Sendable {
     public var stage: StagedContainer?
     public var mode: LaunchModeChoice
     public var pinning: RankPinning.Plan
+    /// CUDA_VISIBLE_DEVICES given to this rank, when the job gives each rank its own GPUs.
+    public var gpus: String?
+    public var nvidia: Bool
     public var exec: ExecPlan
 
     public var report: String {
@@ -47,6 +53,8 @@ public struct LaunchPlan: Sendable {
                      "target: \(target)", "placement: \(placement)", "mode: \(mode.mode.rawValue)"]
         lines += mode.reasons.map { "  " + $0 }
         lines.append("cpus: \(pinning.cpus.map(CPUSet.format) ?? "unchanged") (\(pinning.reason))")
+        if let gpus { lines.append("gpus: CUDA_VISIBLE_DEVICES=\(gpus)") }
+        if nvidia { lines.append("nvidia: the host driver is bound at \(NvidiaBinding.libraryDirectory)") }
         if let sharing = exec.isolation?.sharing { lines.append("namespace: shared by the step's ranks on this node (\(sharing.key))") }
         else if exec.isolation != nil { lines.append("namespace: this rank's own") }
         lines.append("exec: " + exec.arguments.joined(separator: " "))
@@ -81,7 +89,10 @@ public struct Launcher: Sendable {
         var options = request.options
         options.environment = ProcessManagerPassthrough.environment(environment, userSet: options.environment) + options.environment
         options.volumes += ProcessManagerPassthrough.volumes(environment, existing: options.volumes)
-        let pinning = try pin(request.bind, rank: rank)
+        let gpus = try gpuShare(request, rank: rank)
+        if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
+        options.nvidia = options.nvidia || request.gpu
+        let pinning = try pin(request.bind, rank: rank, nearGPU: gpus.near)
         if let cpus = pinning.cpus { options.cpuSet = CPUSet.format(cpus) }
 
         let preparation = RunPreparation(store: ContainerStore(repository: repository), hostEnvironment: environment,
@@ -97,7 +108,7 @@ public struct Launcher: Sendable {
             plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: Self.sharingKey(rank, isolation))
         }
         return LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
-                          mode: placement.choice, pinning: pinning, exec: plan)
+                          mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, exec: plan)
     }
 
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
@@ -184,11 +195,23 @@ public struct Launcher: Sendable {
         LaunchModeChoice(mode: mode, reasons: ["\(mode.rawValue): requested with --execmode"])
     }
 
-    func pin(_ policy: RankPinning.Policy, rank: RankContext) throws -> RankPinning.Plan {
+    func pin(_ policy: RankPinning.Policy, rank: RankContext, nearGPU: [Int]?) throws -> RankPinning.Plan {
         guard policy != .none else { return RankPinning.unpinned }
         let topology = try HostTopology.discover()
         return RankPinning.plan(policy, topology: topology, inherited: LinuxCalls.affinity() ?? topology.processingUnits,
-                                localRank: rank.localRank, localSize: rank.localSize)
+                                localRank: rank.localRank, localSize: rank.localSize, nearGPU: nearGPU)
+    }
+
+    /// With --gpu: the rank's CUDA_VISIBLE_DEVICES when the job gives each rank its own GPUs, and the cores
+    /// nearest the first of them (for --bind=gpu). GPUs are numbered in PCI bus order, as nvidia-smi does.
+    func gpuShare(_ request: LaunchRequest, rank: RankContext) throws -> (devices: String?, near: [Int]?) {
+        guard request.gpu || request.bind == .gpu else { return (nil, nil) }
+        let gpus = try HostTopology.nvidiaGPUs()
+        let devices = request.gpu ? try NvidiaRankDevices.visibleDevices(localRank: rank.localRank, gpusPerRank: request.gpusPerRank,
+                                                                          gpuCount: gpus.count, environment: environment) : nil
+        let first = (devices ?? environment["CUDA_VISIBLE_DEVICES"])?.split(separator: ",").first.flatMap { Int($0) }
+        let near = first.flatMap { $0 < gpus.count ? gpus[$0].processingUnits : nil }
+        return (devices, near)
     }
 
     /// Ranks share a namespace only with ranks of the same step that would have made the same one.

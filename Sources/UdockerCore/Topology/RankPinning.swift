@@ -2,11 +2,11 @@
 /// process was started with, so every local rank of a node computes its own share without talking to the others.
 public enum RankPinning {
     public enum Policy: String, Sendable, CaseIterable {
-        case none, core, numa, auto
+        case none, core, numa, gpu, auto
 
         public static func parse(_ text: String) throws -> Policy {
             guard let policy = Policy(rawValue: text.lowercased()) else {
-                throw UdockerError(.invalidInput, "invalid --bind: \(text) (valid: none core numa auto)")
+                throw UdockerError(.invalidInput, "invalid --bind: \(text) (valid: none core numa gpu auto)")
             }
             return policy
         }
@@ -21,7 +21,9 @@ public enum RankPinning {
     public static let unpinned = Plan(cpus: nil, reason: "not pinned (--bind=none)")
 
     /// - `inherited`: the CPUs the process may use now (what SLURM or mpirun's binding left it).
-    public static func plan(_ policy: Policy, topology: HostTopology, inherited: [Int], localRank: Int, localSize: Int) -> Plan {
+    /// - `nearGPU`: for `gpu`, the processing units nearest the rank's (first) GPU, when hwloc knows them.
+    public static func plan(_ policy: Policy, topology: HostTopology, inherited: [Int], localRank: Int, localSize: Int,
+                            nearGPU: [Int]? = nil) -> Plan {
         switch policy {
         case .none:
             return unpinned
@@ -32,6 +34,13 @@ public enum RankPinning {
             return byCore(topology, localRank: localRank, localSize: localSize)
         case .core:
             return byCore(topology, localRank: localRank, localSize: localSize)
+        case .gpu:
+            guard let near = nearGPU, !near.isEmpty else {
+                var plan = byCore(topology, localRank: localRank, localSize: localSize)
+                plan.reason = "no GPU locality known, by core: " + plan.reason
+                return plan
+            }
+            return Plan(cpus: near, reason: "the cores nearest local rank \(localRank)'s GPU")
         case .numa:
             let nodes = topology.numaNodes.filter { !$0.processingUnits.isEmpty }
             guard !nodes.isEmpty else { return byCore(topology, localRank: localRank, localSize: localSize) }
