@@ -33,14 +33,18 @@ let package = Package(
         ]),
         .executableTarget(name: "udocker", dependencies: ["UdockerCLI"]),
         .executableTarget(name: "udocker-launch", dependencies: ["UdockerCLI"]),
+        // bench/launch: the launcher's MPI benchmark on the tests' two-node SLURM (run by bench/launch/run.sh).
+        .executableTarget(name: "launch-bench", dependencies: ["TestSupport"], path: "bench/launch/LaunchBenchmark"),
         // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons, the SLURM cluster.
         .target(name: "TestSupport", dependencies: ["UdockerCore", "CLinux"], path: "Tests/TestSupport"),
+        // Expectations about commands (Swift Testing), for the suites that drive the built binaries.
+        .target(name: "CommandExpectations", dependencies: ["TestSupport"], path: "Tests/CommandExpectations"),
         .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
         // udocker-launch on a two-node SLURM on this machine (TestSupport's SlurmCluster) with MPI images.
-        .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
     ],
     swiftLanguageModes: [.v6]
 )

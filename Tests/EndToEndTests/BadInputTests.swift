@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// Every refused command prints one `Error: …` line, exits non-zero, and leaves the repository byte for byte
 /// as it was. They share one repository (busybox loaded, container `existing`, protected tag

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// Containers through the binary: create, ps, inspect, names, clone, export/import, protect, rm.
 @Suite struct ContainerTests {

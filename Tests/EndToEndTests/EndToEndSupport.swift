@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 // Shared by the end-to-end suites: every command goes through the built `udocker` binary, as the unprivileged
 // test user, against a sandbox's own repository.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// Images through the binary: every archive form loads (from a file and from stdin), is listed, creates a
 /// container that runs; tags share blobs and `rmi` removes only what no tag uses; protect, inspect, verify, save.

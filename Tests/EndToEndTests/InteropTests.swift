@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// Our udocker and udocker 1.3.17 (the Python original) on one repository, both ways: what either writes, the
 /// other lists, creates from and runs; names made by either resolve in the other; listings look the same.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// A `create` killed part-way leaves nothing `ps` lists: the container is built under a hidden name and only
 /// renamed into place once complete.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// `run` in the proot modes, through the binary as the unprivileged user: output and exit status, stdin,
 /// the image's layers and metadata, and the options users reach for first.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// The launcher on the real thing: the harness's two-node SLURM (nodes n1 and n2 with their own /scratch, /tmp and
 /// /dev/shm; /var/tmp, where the repository lies, plays the shared file system), Debian's Open MPI, and Debian

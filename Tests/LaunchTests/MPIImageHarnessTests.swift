@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// The MPI images the launcher's tests run, loaded and started by our udocker as a user would.
 @Suite struct MPIImageHarnessTests {

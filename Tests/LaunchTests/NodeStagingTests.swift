@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// Staging on one node: many ranks at once stage once, a later step reuses, a killed stager leaves nothing that
 /// looks finished, a stuck one is named by the rank that gave up waiting, and `clean`/`--cleanup` never remove a

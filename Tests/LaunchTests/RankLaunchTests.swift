@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// One node's ranks as a user sees them: the mode chosen and why, one namespace for the step, disjoint CPUs, the
 /// command's exit status and stdin, and one-line errors that leave nothing staged.

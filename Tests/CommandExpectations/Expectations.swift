@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 // Expectations about commands, shared by the suites that drive the built binaries.
 

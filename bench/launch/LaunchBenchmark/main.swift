@@ -1,0 +1,191 @@
+// The launcher's benchmark, on the tests' two-node SLURM (TestSupport's SlurmCluster) with the Debian MPI images:
+//   1. OSU-style ping-pong, 8 B to 4 MiB: natively and through udocker-launch in the mode it chooses (F3), in U1 with
+//      the node's shared namespace and with one per rank (--join=no), and in P1 for contrast; on one node (shared
+//      memory) and across the two nodes (TCP here);
+//   2. the wall time of a 4-rank step on two nodes, cold (nothing staged) and warm, against the native program;
+//   3. 16 launchers starting at once on one node against one.
+// Every configuration runs REPS times, interleaved; medians are reported. Writes OUT/pingpong-1node.dat,
+// OUT/pingpong-2node.dat (gnuplot's input), OUT/startup.dat and OUT/summary.md. Run by bench/launch/run.sh as root.
+import Foundation
+import TestSupport
+
+let arguments = CommandLine.arguments
+guard arguments.count == 2 else {
+    FileHandle.standardError.write(Data("usage: launch-bench OUTPUT-DIRECTORY\n".utf8))
+    exit(2)
+}
+let output = arguments[1]
+let repetitions = Int(ProcessInfo.processInfo.environment["BENCH_REPS"] ?? "") ?? 5
+try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+
+func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
+
+note("== starting the two-node cluster and building the MPI images")
+let cluster = try SlurmCluster.shared()
+let sandbox = try Sandbox("launch-bench")
+let debian12 = try MPIFixtures.debian12(), debian11 = try MPIFixtures.debian11()
+for image in [debian12, debian11] {
+    let loaded = try sandbox.udocker(["load", "-i", image.dockerArchive])
+    guard loaded.succeeded else { fatalError("load failed: \(loaded)") }
+}
+let native = try MPIFixtures.native()
+let launcher = sandbox.staging.udockerLaunch
+
+/// One way of running a program on the cluster.
+struct Configuration {
+    let name: String
+    let srun: [String]
+    let command: [String]
+}
+
+func launch(_ options: [String], _ image: FixtureImage, _ program: String) -> [String] {
+    [launcher, "--scratch=/scratch"] + options + [image.reference, "--", program]
+}
+
+func srun(_ arguments: [String], timeout: Duration = .seconds(300)) throws -> CommandResult {
+    try cluster.srun(arguments, in: sandbox, timeout: timeout)
+}
+
+/// The median of each size's half round-trip time (µs) over the runs; runs that failed are skipped.
+func pingpong(_ configurations: [Configuration]) throws -> [String: [Int: Double]] {
+    var samples: [String: [Int: [Double]]] = [:]
+    for round in 1...repetitions {
+        for configuration in configurations {
+            let result = try srun(configuration.srun + configuration.command)
+            guard result.succeeded else {
+                note("   \(configuration.name) failed (round \(round)): \(result.errLines.suffix(3).joined(separator: " | "))")
+                continue
+            }
+            for line in result.lines where !line.hasPrefix("#") {
+                let fields = line.split(separator: " ")
+                guard fields.count == 3, let size = Int(fields[0]), let latency = Double(fields[1]) else { continue }
+                samples[configuration.name, default: [:]][size, default: []].append(latency)
+            }
+        }
+        note("   round \(round) of \(repetitions) done")
+    }
+    return samples.mapValues { $0.mapValues(median) }
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func seconds(_ body: () throws -> CommandResult) throws -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    let result = try body()
+    guard result.succeeded else { fatalError("timed step failed: \(result)") }
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+// MARK: ping-pong
+
+let oneNode = ["-N1", "-n2", "--mpi=pmix"], twoNodes = ["-N2", "-n2", "--mpi=pmix"]
+let local: [Configuration] = [
+    Configuration(name: "native", srun: oneNode, command: [native.pingpong]),
+    Configuration(name: "chosen (F3)", srun: oneNode, command: launch([], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "U1 shared", srun: oneNode, command: launch(["--execmode=U1"], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "U1 own (--join=no)", srun: oneNode, command: launch(["--execmode=U1", "--join=no"], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "P1 (Debian 11 guest)", srun: oneNode, command: launch(["--execmode=P1"], debian11, MPIFixtures.pingpongPath)),
+]
+let remote: [Configuration] = [
+    Configuration(name: "native", srun: twoNodes, command: [native.pingpong]),
+    Configuration(name: "chosen (F3)", srun: twoNodes, command: launch([], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "U1 shared", srun: twoNodes, command: launch(["--execmode=U1"], debian12, MPIFixtures.pingpongPath)),
+]
+
+// What the single-copy mechanism was: Open MPI says when CMA is not available to a rank.
+let cmaProbe = try srun(oneNode + launch(["--execmode=U1", "--join=no"], debian12, MPIFixtures.pingpongPath))
+let cmaFallback = cmaProbe.err.contains("CMA") || cmaProbe.err.contains("single-copy") || cmaProbe.err.contains("cross-memory")
+
+note("== ping-pong on one node")
+let localResults = try pingpong(local)
+note("== ping-pong across two nodes")
+let remoteResults = try pingpong(remote)
+
+func writeTable(_ results: [String: [Int: Double]], _ configurations: [Configuration], to file: String) throws {
+    let sizes = Set(results.values.flatMap(\.keys)).sorted()
+    // The first line names the columns (gnuplot's columnheader); the values are median half round-trips in µs.
+    var text = "size " + configurations.map { "\"\($0.name)\"" }.joined(separator: " ") + "\n"
+    for size in sizes {
+        text += "\(size) " + configurations.map { results[$0.name]?[size].map { String(format: "%.3f", $0) } ?? "NaN" }.joined(separator: " ") + "\n"
+    }
+    try text.write(toFile: output + "/" + file, atomically: true, encoding: .utf8)
+}
+try writeTable(localResults, local, to: "pingpong-1node.dat")
+try writeTable(remoteResults, remote, to: "pingpong-2node.dat")
+
+// MARK: start-up
+
+func cleanStages() throws {
+    let result = try srun(["-N2", "--ntasks-per-node=1", launcher, "--scratch=/scratch", "clean"])
+    guard result.succeeded else { fatalError("clean failed: \(result)") }
+}
+
+note("== 4-rank step on two nodes: cold, warm, native")
+var cold: [Double] = [], warm: [Double] = [], nativeStep: [Double] = []
+let step = ["-N2", "-n4", "--mpi=pmix"]
+for _ in 1...repetitions {
+    try cleanStages()
+    cold.append(try seconds { try srun(step + launch([], debian12, MPIFixtures.helloPath)) })
+    warm.append(try seconds { try srun(step + launch([], debian12, MPIFixtures.helloPath)) })
+    nativeStep.append(try seconds { try srun(step + [native.hello]) })
+}
+
+note("== 16 launchers at once on one node, against one")
+var sixteen: [Double] = [], one: [Double] = [], sixteenNative: [Double] = []
+for _ in 1...repetitions {
+    sixteen.append(try seconds { try srun(["-N1", "-n16", "--overcommit"] + launch([], debian12, "/bin/true")) })
+    one.append(try seconds { try srun(["-N1", "-n1"] + launch([], debian12, "/bin/true")) })
+    sixteenNative.append(try seconds { try srun(["-N1", "-n16", "--overcommit", "/bin/true"]) })
+}
+
+// MARK: report
+
+func ratio(_ value: Double?, _ base: Double?) -> String {
+    guard let value, let base, base > 0 else { return "—" }
+    return String(format: "%.2f", value / base)
+}
+
+func latencyTable(_ results: [String: [Int: Double]], _ configurations: [Configuration]) -> String {
+    let sizes = Set(results.values.flatMap(\.keys)).sorted()
+    var text = "| size | " + configurations.map { $0.name + " µs" }.joined(separator: " | ") + " | "
+        + configurations.dropFirst().map { $0.name + " / native" }.joined(separator: " | ") + " |\n"
+    text += "|" + String(repeating: " ---: |", count: 1 + 2 * configurations.count - 1) + "\n"
+    for size in sizes {
+        let base = results["native"]?[size]
+        text += "| \(size) | " + configurations.map { results[$0.name]?[size].map { String(format: "%.2f", $0) } ?? "failed" }.joined(separator: " | ")
+        text += " | " + configurations.dropFirst().map { ratio(results[$0.name]?[size], base) }.joined(separator: " | ") + " |\n"
+    }
+    return text
+}
+
+let host = ProcessInfo.processInfo
+let summary = """
+    # udocker-launch benchmark
+
+    \(ISO8601DateFormatter().string(from: Date())), \(host.processorCount) CPUs, \(host.physicalMemory / 1_073_741_824) GiB, \
+    \(repetitions) interleaved rounds, medians. Two SLURM nodes on one machine (TestSupport's SlurmCluster); Open MPI 4.1.4 \
+    (Debian 12) natively and in the Debian 12 image, 4.1.0 in the Debian 11 image (P1 only: Debian's proot cannot start \
+    a glibc ≥ 2.33 guest's programs).
+    Single-copy (CMA) fallback reported for separate namespaces: \(cmaFallback ? "yes" : "no").
+
+    ## Ping-pong on one node (half round-trip, µs)
+
+    \(latencyTable(localResults, local))
+    ## Ping-pong across two nodes (TCP on loopback here)
+
+    \(latencyTable(remoteResults, remote))
+    ## Start-up (s, median of \(repetitions))
+
+    | what | launcher | native | ratio |
+    | --- | ---: | ---: | ---: |
+    | 4 ranks on 2 nodes, cold (staging on both nodes) | \(String(format: "%.3f", median(cold))) | \(String(format: "%.3f", median(nativeStep))) | \(ratio(median(cold), median(nativeStep))) |
+    | 4 ranks on 2 nodes, warm (stages reused) | \(String(format: "%.3f", median(warm))) | \(String(format: "%.3f", median(nativeStep))) | \(ratio(median(warm), median(nativeStep))) |
+    | 16 ranks at once on one node (`true`) | \(String(format: "%.3f", median(sixteen))) | \(String(format: "%.3f", median(sixteenNative))) | \(ratio(median(sixteen), median(sixteenNative))) |
+    | 1 rank on one node (`true`) | \(String(format: "%.3f", median(one))) | — | — |
+
+    """
+try summary.write(toFile: output + "/summary.md", atomically: true, encoding: .utf8)
+print(summary)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The launcher's MPI benchmark (see LaunchBenchmark/main.swift): ping-pong latency and bandwidth natively and
+# through udocker-launch per mode, on one node and across two, and start-up of whole steps, on the tests' two-node
+# SLURM. Writes the tables and the data to OUT (default bench/launch/results) and plots them with gnuplot.
+# Needs root (the SLURM daemons), the packages of `make deps`, and gnuplot (installed here when missing).
+# BENCH_REPS sets the number of interleaved rounds (default 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$(realpath -m "${1:-$root/bench/launch/results}")
+mkdir -p "$out"
+command -v gnuplot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox >&2
+
+cd "$root"
+echo "== building the release binaries (as installed) and the benchmark driver" >&2
+swift build -c release --static-swift-stdlib --product udocker >&2
+swift build -c release --static-swift-stdlib --product udocker-launch >&2
+swift build --product launch-bench >&2
+UDOCKER_TEST_BIN_DIR="$root/.build/release" "$root/.build/debug/launch-bench" "$out"
+gnuplot -e "dir='$out'" "$root/bench/launch/plot.gp"
+echo "== results in $out (summary.md, pingpong-*.png)" >&2
