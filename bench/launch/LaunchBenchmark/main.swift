@@ -18,6 +18,9 @@ let output = arguments[1]
 let repetitions = Int(ProcessInfo.processInfo.environment["BENCH_REPS"] ?? "") ?? 5
 try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
 
+// Interrupted, it still stops the cluster's daemons (TestSupport stops them at exit).
+for interruption in [SIGINT, SIGTERM] { signal(interruption) { _ in exit(130) } }
+
 func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
 
 note("== starting the two-node cluster and building the MPI images")
