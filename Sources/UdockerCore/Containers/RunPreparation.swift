@@ -11,6 +11,8 @@ public struct RunPreparation: Sendable {
         case location(root: String, stateDir: String)
         /// A container staged by the launcher: a directory shaped like a container's (ROOT, container.json).
         case stage(directory: String)
+
+        public var isStage: Bool { if case .stage = self { return true } else { return false } }
     }
 
     public var store: ContainerStore

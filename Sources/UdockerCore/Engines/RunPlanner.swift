@@ -16,7 +16,9 @@ public struct RunPlanner: Sendable {
 
     public func plan(_ source: RunPreparation.Source, mode: ExecMode, options: RunOptions) throws -> (ContainerRun, ExecPlan) {
         let run = try preparation.prepare(source, mode: mode, options: options)
-        try ModeSetup(tools: tools).prepareRun(run, lock: lock(for: source, run: run))
+        // A launcher stage was set up for its mode once, when it was staged, and is never changed after (F4, which
+        // patches new programs before each run, still does).
+        if !source.isStage || mode == .F4 { try ModeSetup(tools: tools).prepareRun(run, lock: lock(for: source, run: run)) }
         let plan = try EngineFactory(config: config, tools: tools).engine(for: run).plan(run)
         return (run, plan)
     }

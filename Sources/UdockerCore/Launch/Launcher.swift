@@ -197,6 +197,10 @@ public struct Launcher: Sendable {
 
     func pin(_ policy: RankPinning.Policy, rank: RankContext, nearGPU: [Int]?) throws -> RankPinning.Plan {
         guard policy != .none else { return RankPinning.unpinned }
+        // hwloc's discovery costs milliseconds: the only rank of a node has nothing to share out.
+        if policy == .auto && rank.localSize <= 1 && nearGPU == nil {
+            return RankPinning.Plan(cpus: nil, reason: "the only rank on this node: not pinned")
+        }
         let topology = try HostTopology.discover()
         return RankPinning.plan(policy, topology: topology, inherited: LinuxCalls.affinity() ?? topology.processingUnits,
                                 localRank: rank.localRank, localSize: rank.localSize, nearGPU: nearGPU)
