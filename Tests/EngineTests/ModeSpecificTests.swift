@@ -44,6 +44,18 @@ extension EngineSuites {
         #expect(try world.sandbox.udocker(["rm", id]).succeeded)
     }
 
+    @Test("An F3 container run in U1: its programs are restored first, and the namespace is still created")
+    func f3RunInU1() throws {
+        let world = try EngineWorld.get()
+        let clone = try world.sandbox.udocker(["clone", try world.container(.F3)])
+        try #require(clone.succeeded, "\(clone)")
+        let id = clone.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        // Restoring runs patchelf over many files at once: by processes, since threads would forbid unshare().
+        let ran = try world.sandbox.udocker(["run", "--nobanner", "--execmode=U1", id, "/bin/sh", "-c", "echo restored and in U1"])
+        #expect(ran.out == "restored and in U1\n", "\(ran)")
+        #expect(try world.sandbox.udocker(["rm", id]).succeeded)
+    }
+
     @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
     func f4NewProgram() throws {
         let world = try EngineWorld.get()

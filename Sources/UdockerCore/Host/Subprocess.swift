@@ -59,4 +59,43 @@ public enum Subprocess {
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Result(status: exit, output: String(decoding: out, as: UTF8.self), errorOutput: String(decoding: err, as: UTF8.self))
     }
+
+    /// Runs `commands` with up to `width` at a time, stdio on /dev/null, and returns each one's exit status (127
+    /// when it could not start). Child processes, not threads: a process that goes on to create a user namespace
+    /// must still be single-threaded, and worker threads, once started, never go away.
+    public static func runConcurrently(_ commands: [[String]], width: Int = 2 * ProcessInfo.processInfo.activeProcessorCount) -> [Int32] {
+        var statuses = [Int32](repeating: 127, count: commands.count)
+        var running: [pid_t: Int] = [:]
+        var next = 0
+        func reapOne() {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, 0)
+            if pid < 0 { if errno == ECHILD { running.removeAll() }; return }
+            guard let index = running.removeValue(forKey: pid) else { return }
+            statuses[index] = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        }
+        while next < commands.count || !running.isEmpty {
+            if next < commands.count && running.count < max(width, 1) {
+                if let pid = spawnQuietly(commands[next]) { running[pid] = next }
+                next += 1
+            } else {
+                reapOne()
+            }
+        }
+        return statuses
+    }
+
+    private static func spawnQuietly(_ arguments: [String]) -> pid_t? {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = LinuxCalls.spawnAddClosefrom(&actions, 3)
+        let argv = arguments.map { strdup($0) } + [nil], envp: [UnsafeMutablePointer<CChar>?] = [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        return posix_spawn(&pid, arguments[0], &actions, nil, argv, envp) == 0 ? pid : nil
+    }
 }

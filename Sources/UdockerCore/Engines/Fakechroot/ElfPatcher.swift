@@ -68,21 +68,19 @@ public struct ElfPatcher: Sendable {
         return args + [root + original.file]
     }
 
-    /// Runs patchelf over `files` (two at a time per core); returns the files it could not change.
+    /// Runs patchelf over `files` (two at a time per core, as child processes: no threads, so that a U1 run can
+    /// still create its namespace afterwards); returns the files it could not change.
     public func apply(_ files: [Original], restore: Bool = false) -> [String] {
-        let commands = files.map { restore ? restoreArguments($0) : patchArguments($0) }
-        let failures = FailureList()
-        DispatchQueue.concurrentPerform(iterations: commands.count) { index in
-            let file = root + files[index].file
-            // patchelf rewrites the file in place: it needs write permission, which a layer may not have given.
+        // patchelf rewrites the file in place: it needs write permission, which a layer may not have given.
+        let modes = files.map { original -> mode_t in
             var st = stat()
-            let mode = stat(file, &st) == 0 ? st.st_mode : 0
-            if mode & S_IWUSR == 0 { chmod(file, mode | S_IWUSR) }
-            let ok = (try? Subprocess.run(commands[index], environment: []).succeeded) ?? false
-            if mode & S_IWUSR == 0 { chmod(file, mode) }
-            if !ok { failures.append(files[index].file) }
+            let mode = stat(root + original.file, &st) == 0 ? st.st_mode : 0
+            if mode & S_IWUSR == 0 { chmod(root + original.file, mode | S_IWUSR) }
+            return mode
         }
-        return failures.items.sorted()
+        let statuses = Subprocess.runConcurrently(files.map { restore ? restoreArguments($0) : patchArguments($0) })
+        for (original, mode) in zip(files, modes) where mode & S_IWUSR == 0 { chmod(root + original.file, mode) }
+        return zip(files, statuses).filter { $0.1 != 0 }.map(\.0.file).sorted()
     }
 
     // MARK: patch.list
@@ -116,12 +114,4 @@ public struct ElfPatcher: Sendable {
             }
         }
     }
-}
-
-/// Collects names from concurrent workers.
-final class FailureList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [String] = []
-    func append(_ item: String) { lock.lock(); list.append(item); lock.unlock() }
-    var items: [String] { lock.lock(); defer { lock.unlock() }; return list }
 }
