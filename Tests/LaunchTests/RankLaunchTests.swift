@@ -103,6 +103,18 @@ import CommandExpectations
         #expect(tooMany.err.contains("local rank 1 needs GPUs 3-5 of the node, but only 2 are visible (0,1)"), "\(tooMany)")
     }
 
+    @Test func aContainerOnANodeLocalRepositoryRunsInPlaceByDefault() throws {
+        let node = try Self.node()
+        try requireSuccess(node.sandbox.udocker("create", "--name=box", Self.image))
+        // What coreutils says the repository's file system is, independently of the launcher's own statfs table.
+        let type = try Command.run(["stat", "-f", "-c", "%T", node.sandbox.udockerDir]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let local = ["ext2/ext3", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs"].contains(type)
+        let result = try node.launch(["--dry-run", "box", "--", "true"])
+        try requireSuccess(result)
+        #expect(result.out.contains(local ? "placement: in place (the repository is on node-local" : "placement: staged in "),
+                "\(type): \(result)")
+    }
+
     struct BadInput: Sendable, CustomTestStringConvertible {
         let testDescription: String
         let arguments: [String]
