@@ -74,6 +74,18 @@ struct ClusterLaunchTests {
         }
     }
 
+    @Test func sixteenRanksOfOneNodeStartedBySrunStageOnce() throws {
+        let world = try Self.world()
+        // The node's private /tmp as scratch: nothing of the other tests is staged there.
+        let result = try world.cluster.srun(["-N1", "-n16", "--overcommit", world.launcher, "--scratch=/tmp", world.debian12.reference,
+                                             "--", "cat", "/etc/debian_version"], in: world.sandbox, timeout: .seconds(240))
+        try requireSuccess(result)
+        #expect(result.lines.count == 16 && Set(result.lines).count == 1 && result.lines[0].hasPrefix("12."), "\(result)")
+        let node = try #require(world.cluster.nodeNames.first { Files.exists(world.cluster.nodeTmp($0) + "/udocker-\(world.sandbox.user.uid)") })
+        let log = try Files.read(world.cluster.nodeTmp(node) + "/udocker-\(world.sandbox.user.uid)/stage.log").split(separator: "\n")
+        #expect(log.filter { $0.contains(" staged ") }.count == 1 && log.filter { $0.contains(" reused ") }.count == 15, "\(log)")
+    }
+
     @Test func aDebian12GuestRunsInF3AndADebian11GuestInU1WithTheReason() throws {
         let world = try Self.world()
         let bookworm = try world.srun(["-N1", "-n1"], ["--dry-run", world.debian12.reference, "--", MPIFixtures.helloPath])
