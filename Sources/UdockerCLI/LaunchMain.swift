@@ -10,16 +10,8 @@ public enum LaunchMain {
             var command = try LaunchCommand.parseAsRoot(subcommandFirst(arguments))
             try command.run()
             exit(0)
-        } catch let error as UdockerError {
-            UdockerMain.fail(error.description)
-        } catch let error as ExitCode {
-            exit(error.rawValue)
         } catch {
-            if LaunchCommand.exitCode(for: error) == .success {
-                Output.stdout(LaunchCommand.fullMessage(for: error) + "\n")
-                exit(0)
-            }
-            UdockerMain.fail(LaunchCommand.message(for: error))
+            UdockerMain.finish(error, of: LaunchCommand.self)
         }
     }
 

@@ -41,16 +41,23 @@ public enum UdockerMain {
             Context.current = try Context.make(options, createRepository: !(command is HelpLikeCommand))
             try command.run()
             exit(0)
-        } catch let error as UdockerError {
-            fail(error.description)
-        } catch let error as ExitCode {
-            exit(error.rawValue)
         } catch {
-            if UdockerCommand.exitCode(for: error) == .success {
-                Output.stdout(UdockerCommand.fullMessage(for: error) + "\n")
+            finish(error, of: UdockerCommand.self)
+        }
+    }
+
+    /// How every failure ends, for both executables: a udocker error is one `Error: …` line and status 1; an
+    /// ExitCode is the status the command chose; a parser's help or version goes to stdout with status 0.
+    static func finish(_ error: Error, of command: ParsableCommand.Type) -> Never {
+        switch error {
+        case let error as UdockerError: fail(error.description)
+        case let error as ExitCode: exit(error.rawValue)
+        default:
+            if command.exitCode(for: error) == .success {
+                Output.stdout(command.fullMessage(for: error) + "\n")
                 exit(0)
             }
-            fail(UdockerCommand.message(for: error))
+            fail(command.message(for: error))
         }
     }
 
