@@ -14,7 +14,7 @@ struct LaunchCommand: ParsableCommand {
         """,
         version: UdockerVersion.string,
         subcommands: [LaunchRunCommand.self, LaunchStageCommand.self, LaunchInfoCommand.self, LaunchCleanCommand.self,
-                      LaunchTemplateCommand.self],
+                      LaunchTemplateCommand.self, LaunchPublishCommand.self, LaunchPublishedCommand.self],
         defaultSubcommand: LaunchRunCommand.self
     )
 }
