@@ -34,6 +34,10 @@ test:
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 -s $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(DESTDIR)$(PREFIX)/bin/
+	# The job templates `udocker-launch template` reads (bin/../share/udocker), and their finished examples.
+	install -d $(DESTDIR)$(PREFIX)/share/udocker/slurm $(DESTDIR)$(PREFIX)/share/udocker/pbs
+	install -m 0644 slurm/* $(DESTDIR)$(PREFIX)/share/udocker/slurm/
+	install -m 0644 pbs/* $(DESTDIR)$(PREFIX)/share/udocker/pbs/
 
 # Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
 # and runs it. Nothing is downloaded beyond the Debian packages.

@@ -13,7 +13,8 @@ struct LaunchCommand: ParsableCommand {
         udocker's general options (--repo, --config, -D, -q, --allow-root) go among the launcher's own.
         """,
         version: UdockerVersion.string,
-        subcommands: [LaunchRunCommand.self, LaunchStageCommand.self, LaunchInfoCommand.self, LaunchCleanCommand.self],
+        subcommands: [LaunchRunCommand.self, LaunchStageCommand.self, LaunchInfoCommand.self, LaunchCleanCommand.self,
+                      LaunchTemplateCommand.self, LaunchPublishCommand.self, LaunchPublishedCommand.self],
         defaultSubcommand: LaunchRunCommand.self
     )
 }

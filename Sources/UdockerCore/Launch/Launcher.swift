@@ -121,6 +121,10 @@ public struct Launcher: Sendable {
 
     func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
         let target = try resolve(request.target)
+        var request = request
+        if request.execMode == nil, case .published(let published, _) = target, let mode = published.mode {
+            request.execMode = try ExecMode.parse(mode)   // the mode it was published (and set up) for
+        }
         // Probing the host costs a fork and a few file reads: only a rank that chooses a mode pays for it.
         let host = { LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config) }
         if let reason = try inPlaceReason(target, policy: request.stage) {
@@ -148,6 +152,10 @@ public struct Launcher: Sendable {
 
     /// A container by id or name, else an image in the repository (the launcher never pulls: 64 ranks would).
     func resolve(_ name: String) throws -> LaunchTarget {
+        if PublishedContainer.isPublishedPath(name) {
+            let (published, archive) = try PublishedContainer.open(name)
+            return .published(published, archive: archive)
+        }
         if let id = try? ContainerStore(repository: repository).resolve(name) { return .container(id: id) }
         guard let reference = try? ImageReference.parse(name) else {
             throw UdockerError(.notFound, "no container or image named \(name) in \(repository.topDir)")
@@ -163,7 +171,9 @@ public struct Launcher: Sendable {
         switch (target, policy) {
         case (.image, .never):
             throw UdockerError(.invalidInput, "--stage=never needs a container: an image has no file tree until it is staged (or `udocker create` it)")
-        case (.image, _), (.container, .always):
+        case (.published, .never):
+            throw UdockerError(.invalidInput, "--stage=never needs a container: a published container runs from its stage")
+        case (.image, _), (.published, _), (.container, .always):
             return nil
         case (.container, .never):
             return "--stage=never"

@@ -1,10 +1,12 @@
 import Foundation
 
 /// What the launcher runs: an image (staged by extracting its layer blobs: a few large sequential reads of the
-/// shared file system) or a stored container (staged by streaming its tree, or run in place).
+/// shared file system), a stored container (staged by streaming its tree, or run in place) or a published
+/// container (staged from its archive, one sequential read, verified as it goes: `PublishedStaging`).
 public enum LaunchTarget: Sendable {
     case image(StoredImage)
     case container(id: String)
+    case published(PublishedContainer, archive: String)
 
     /// The stage's name, keyed by content: an image by its config (or manifest) digest, a container by its id
     /// and a stamp of its last change, so an edited container is staged anew and an unchanged one is reused.
@@ -15,13 +17,21 @@ public enum LaunchTarget: Sendable {
             return "image-" + String(identity.split(separator: ":").last ?? "").prefix(24)
         case .container(let id):
             return "container-\(id)-" + ContainerStamp.of(id: id, repository: repository)
+        case .published(let published, _):
+            return published.stageKey
         }
+    }
+
+    /// A published container's stage is named by its archive's digest.
+    public static func publishedStageKey(_ archiveDigest: String) -> String {
+        "published-" + String(archiveDigest.split(separator: ":").last ?? "").prefix(24)
     }
 
     public var description: String {
         switch self {
         case .image(let image): return image.reference.description
         case .container(let id): return id
+        case .published(_, let archive): return archive
         }
     }
 }
@@ -128,16 +138,24 @@ public struct NodeStage: Sendable {
         try FileSystem.removeTree(doomed)
     }
 
+    /// An image as a container directory: its layers extracted into `directory`/ROOT (which exists), its name
+    /// and config beside it. (`publish` builds its containers the same way.)
+    static func materialize(_ image: StoredImage, into directory: String) throws {
+        try LayerExtractor.extract(layers: image.layerFiles, into: directory + "/ROOT")
+        try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
+        if let config = try? image.configJSON() {
+            try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
+        }
+    }
+
     private func populate(_ directory: String, from target: LaunchTarget) throws {
         let root = directory + "/ROOT"
         try FileSystem.makeDirectories(root)
         switch target {
         case .image(let image):
-            try LayerExtractor.extract(layers: image.layerFiles, into: root)
-            try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
-            if let config = try? image.configJSON() {
-                try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
-            }
+            try Self.materialize(image, into: directory)
+        case .published(let published, let archive):
+            try PublishedStaging.extract(published, archive: archive, scratch: area.scratch, into: directory)
         case .container(let id):
             try TreeCopy.copy(repository.containerRoot(id), into: root)
             // The bookkeeping too: an F-mode container's patches record their originals, to be redone for the stage.

@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import UdockerCore
+
+/// `udocker-launch publish IMAGE --to DIR [--name NAME] [--execmode MODE] [--nvidia]`: an admin's prepared,
+/// read-only container that jobs stage from one archive.
+struct LaunchPublishCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "publish", abstract: "Publish an image as a prepared container (one archive and a manifest) into DIR.")
+
+    @OptionGroup var general: LaunchGeneralOptions
+    @Option(name: .customLong("to"), help: "The directory to publish into (on the shared file system).") var directory: String
+    @Option(name: .customLong("name"), help: "The published name (default: the image's name and tag, e.g. debian-mpi-12).") var name: String?
+    @Option(name: .customLong("execmode"), help: "Set the container up for this mode, which the launcher then uses.") var execmode: String?
+    @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver at every run.") var nvidia = false
+    @Argument(help: "Image in the repository.") var image: String
+
+    func run() throws {
+        let context = try general.context()
+        var request = Publisher.Request(image: image, directory: directory)
+        request.name = name
+        request.mode = try execmode.map(ExecMode.parse)
+        request.nvidia = nvidia
+        let published = try Publisher(repository: context.repository, tools: context.hostTools).publish(request)
+        Output.stdout("published \(published.name): \(Paths.absolute(directory))/\(published.archive) "
+                      + "(\(published.archiveSize) bytes, \(published.archiveDigest))\n")
+    }
+}
+
+/// `udocker-launch published --repo DIR`: the published containers' current versions; `--archive PATH` prints
+/// the archive of the version a manifest names (what a job script pins for its whole run).
+struct LaunchPublishedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "published", abstract: "List the containers published in DIR, or print the archive a manifest names.")
+
+    @Option(name: .customLong("repo"), help: "The directory containers were published into.") var directory: String?
+    @Option(name: .customLong("archive"), help: "Print the archive path of the manifest at PATH.") var manifest: String?
+
+    func run() throws {
+        if let manifest {
+            Output.stdout(try PublishedContainer.open(manifest).archivePath + "\n")
+            return
+        }
+        guard let directory else { throw UdockerError(.usage, "published: give --repo DIR (or --archive MANIFEST)") }
+        for published in try PublishedContainer.list(Paths.absolute(directory)) {
+            Output.stdout([published.name, published.image, published.mode ?? "auto", "\(published.archiveSize)",
+                           published.created, published.archive].joined(separator: "\t") + "\n")
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `udocker-launch publish` and staging from a published container on one node: the archive is verified as it is
+/// streamed, a broadcast copy in scratch is preferred, and publishing anew (or being killed half-way) never
+/// disturbs the version jobs use.
+@Suite struct PublishTests {
+    /// A node whose repository holds `images`, and a directory to publish into.
+    static func world(_ label: String = #function, images: [FixtureImage]) throws -> (LaunchNode, String) {
+        let node = try LaunchNode(label)
+        for image in images { try node.sandbox.load(image) }
+        return (node, try node.sandbox.makeDirectory("published"))
+    }
+
+    static func publish(_ node: LaunchNode, _ arguments: [String]) throws -> CommandResult {
+        try node.sandbox.run([node.launcher, "publish"] + arguments)
+    }
+
+    @Test func aPublishedContainerIsListedWorldReadableAndRunsFromItsStage() throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox()])
+        let published = try Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"])
+        try requireSuccess(published)
+        let listed = try node.sandbox.run([node.launcher, "published", "--repo", dir])
+        try requireSuccess(listed)
+        #expect(listed.lines.count == 1 && listed.out.hasPrefix("bb\tfixtures/busybox:latest\tauto\t"), "\(listed)")
+        for file in Files.list(dir) where !file.hasPrefix(".") {
+            var st = stat()
+            stat(dir + "/" + file, &st)
+            #expect(st.st_mode & 0o777 == 0o644, "\(file) has mode \(String(st.st_mode & 0o777, radix: 8))")
+        }
+        let run = try node.launch([dir + "/bb.json", "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(run)
+        #expect(run.out == "busybox fixture\n", "\(run)")
+        #expect(node.stages.filter { $0.hasPrefix("published-") }.count == 1, "\(node.stages)")
+        let again = try node.launch([dir + "/bb.json", "--", "true"])
+        try requireSuccess(again)
+        #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged", "reused"], "\(node.stageLog)")
+    }
+
+    @Test func aCorruptedArchiveIsRefusedWithADigestErrorAndNothingIsLeftStaged() throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox()])
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
+        let archive = dir + "/" + (try #require(Files.list(dir).first { $0.hasSuffix(".tar.gz") }))
+        // One byte changed near the end (the gzip trailer): extraction alone might not notice, the digest does.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: archive)))
+        bytes[bytes.count - 3] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: archive))
+        let run = try node.launch([dir + "/bb.json", "--", "true"])
+        expectOneLineError(run)
+        #expect(run.err.contains("digest") && run.err.contains("refused"), "\(run)")
+        #expect(node.stages.isEmpty, "left in the stage area: \(node.stages)")
+    }
+
+    @Test func theLauncherStagesFromTheBroadcastCopyInScratch() throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox()])
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
+        let archiveName = try #require(Files.list(dir).first { $0.hasSuffix(".tar.gz") })
+        try requireSuccess(node.sandbox.run(["cp", dir + "/" + archiveName, node.scratch + "/" + archiveName]))
+        // The shared copy gone: only the one in scratch (as sbcast leaves it) can be staged from.
+        try requireSuccess(node.sandbox.run(["mv", dir + "/" + archiveName, dir + "/moved-away"]))
+        let run = try node.launch([dir + "/" + archiveName, "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(run)
+        #expect(run.out == "busybox fixture\n", "\(run)")
+    }
+
+    @Test func publishingAnewKeepsThePreviousVersionForJobsThatPinnedIt() throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox(), Fixtures.busyboxExtra()])
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
+        let pinned = try node.sandbox.run([node.launcher, "published", "--archive", dir + "/bb.json"])
+        try requireSuccess(pinned)
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox-extra:latest"]))
+        let current = try node.sandbox.run([node.launcher, "published", "--archive", dir + "/bb.json"])
+        #expect(current.out != pinned.out, "\(current)")
+        let old = try node.launch([pinned.out.trimmingCharacters(in: .newlines), "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(old)
+        #expect(old.out == "busybox fixture\n", "\(old)")
+        // A third publish drops the first version: the current and the one before are kept.
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
+        #expect(Files.list(dir).filter { $0.hasSuffix(".tar.gz") }.count == 2, "\(Files.list(dir))")
+    }
+
+    @Test func aPublishKilledHalfWayLeavesThePreviousVersionUsableAndNothingPartialListed() throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox(), Fixtures.large()])
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "app", "fixtures/busybox:latest"]))
+        let before = try Files.read(dir + "/app.json")
+        let publisher = try Command.start([node.launcher, "publish", "--to", dir, "--name", "app", "fixtures/large:latest"],
+                                          env: node.sandbox.environment, as: node.sandbox.user, directory: node.sandbox.home,
+                                          timeout: .seconds(120))
+        #expect(Poll.until(timeout: .seconds(60)) { Files.list(dir).contains { $0.hasPrefix(".app.publish-") } }, "publish never started")
+        publisher.kill(SIGKILL)
+        _ = publisher.wait()
+        #expect(try Files.read(dir + "/app.json") == before)
+        let listed = try node.sandbox.run([node.launcher, "published", "--repo", dir])
+        #expect(listed.lines.count == 1 && listed.out.hasPrefix("app\tfixtures/busybox:latest\t"), "\(listed)")
+        let run = try node.launch([dir + "/app.json", "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(run)
+        #expect(run.out == "busybox fixture\n", "\(run)")
+        // The next publish of the name removes what the killed one left.
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "app", "fixtures/busybox:latest"]))
+        #expect(!Files.list(dir).contains { $0.hasPrefix(".app.publish-") }, "\(Files.list(dir))")
+    }
+}
