@@ -20,4 +20,4 @@ sort -u "$PBS_NODEFILE" > "$NODES"
 mpirun --hostfile "$NODES" --map-by ppr:1:node "${LAUNCH[@]}" stage cuda-app:latest
 
 # The job step: one launcher per rank, each running the command in the container.
-mpirun --hostfile "$PBS_NODEFILE" -np "$(wc -l < "$PBS_NODEFILE")" "${LAUNCH[@]}" cuda-app:latest -- nvidia-smi -L
+mpirun --hostfile "$PBS_NODEFILE" -np "$(wc -l < "$PBS_NODEFILE")" "${LAUNCH[@]}" --gpu cuda-app:latest -- nvidia-smi -L

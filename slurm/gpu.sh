@@ -18,4 +18,4 @@ LAUNCH=(udocker-launch --scratch="$SCRATCH")
 srun --nodes="$SLURM_JOB_NUM_NODES" --ntasks="$SLURM_JOB_NUM_NODES" --ntasks-per-node=1 "${LAUNCH[@]}" stage cuda-app:latest
 
 # The job step: one launcher per rank, each running the command in the container.
-srun "${LAUNCH[@]}" cuda-app:latest -- nvidia-smi -L
+srun "${LAUNCH[@]}" --gpu cuda-app:latest -- nvidia-smi -L

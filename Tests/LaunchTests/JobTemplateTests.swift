@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// `udocker-launch template`: the examples in slurm/ and pbs/ are what the generator makes, the PBS directives
 /// are in qsub's forms, and every bad option is refused with one line before anything is written.
@@ -150,6 +151,7 @@ struct JobTemplateClusterTests {
     @Test func theGPUExampleAsksForGPUsOfAClusterThatHasSome() throws {
         let example = try JobTemplates.example("slurm", "gpu")
         #expect(example.contains("#SBATCH --gpus-per-node=1\n"))
+        #expect(example.contains("udocker-launch") && example.contains(" --gpu "), "the driver is not bound: \(example)")
         // The test cluster's nodes have no GPUs (no gres): sbatch would refuse the job, so it is not submitted here.
         print("slurm/gpu.sh not submitted: the test cluster's nodes have no GPUs")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// `udocker-launch publish` and staging from a published container on one node: the archive is verified as it is
 /// streamed, a broadcast copy in scratch is preferred, and publishing anew (or being killed half-way) never

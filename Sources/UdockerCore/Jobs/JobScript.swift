@@ -123,6 +123,11 @@ public struct JobScript: Sendable {
             starter = "mpirun --hostfile \"$PBS_NODEFILE\" -np \"$(wc -l < \"$PBS_NODEFILE\")\""
         }
         var options: [String] = []
+        if let gpus = job.gpusPerNode {
+            // The host's driver in the container; GPUs the node's ranks can share out evenly, one share per rank.
+            options.append("--gpu")
+            if job.tasksPerNode > 1 && gpus % job.tasksPerNode == 0 { options.append("--gpus-per-rank=\(gpus / job.tasksPerNode)") }
+        }
         if let threads = job.cpusPerTask, !job.environment.contains(where: { $0.hasPrefix("OMP_NUM_THREADS=") }) {
             options.append("-e OMP_NUM_THREADS=\(threads)")
         }
