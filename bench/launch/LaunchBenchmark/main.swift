@@ -3,7 +3,9 @@
 //      the node's shared namespace and with one per rank (--join=no), and in P1 for contrast; on one node (shared
 //      memory) and across the two nodes (TCP here);
 //   2. the wall time of a 4-rank step on two nodes, cold (nothing staged) and warm, against the native program;
-//   3. 16 launchers starting at once on one node against one.
+//   3. 16 launchers starting at once on one node against one;
+//   4. staging a container of 20,000 small files onto both nodes: its published archive spread by sbcast, the
+//      archive read by each node, and the container's tree copied file by file.
 // Every configuration runs REPS times, interleaved; medians are reported. Writes OUT/pingpong-1node.dat,
 // OUT/pingpong-2node.dat (gnuplot's input), OUT/startup.dat and OUT/summary.md. Run by bench/launch/run.sh as root.
 import Foundation
@@ -144,6 +146,71 @@ for _ in 1...repetitions {
     sixteenNative.append(try seconds { try srun(["-N1", "-n16", "--overcommit", "/bin/true"]) })
 }
 
+// MARK: staging many small files (published archive by sbcast, the archive read by each node, the tree copied)
+
+/// `bench/many:1`: busybox plus a layer of `count` 100-byte files in 200 directories.
+func manyFilesImage(count: Int) throws -> String {
+    let base = try Fixtures.busybox()
+    let dir = try sandbox.staging.makeDirectory("many-files-image")
+    let layout = dir + "/oci", tag = base.tag
+    try FileManager.default.copyItem(atPath: base.ociLayout, toPath: layout)
+    var tar = TarBuilder()
+    tar.directory("many")
+    for directory in 0..<200 {
+        tar.directory("many/d\(directory)")
+        for file in 0..<(count / 200) { tar.file("many/d\(directory)/f\(file)", String(repeating: "x", count: 100)) }
+    }
+    try Files.write(tar.archive, to: dir + "/layer.tar")
+    for argv in [["umoci", "raw", "add-layer", "--image", layout + ":" + tag, dir + "/layer.tar"], ["umoci", "gc", "--layout", layout],
+                 ["tar", "-C", layout, "-cf", dir + "/many.tar", "oci-layout", "index.json", "blobs"]] {
+        let result = try Command.run(argv, timeout: .seconds(300))
+        guard result.succeeded else { fatalError("\(result)") }
+    }
+    try Files.makeWorldReadable(dir)
+    let loaded = try sandbox.udocker(["load", "-i", dir + "/many.tar", "bench/many:1"])
+    guard loaded.succeeded else { fatalError("\(loaded)") }
+    return "bench/many:1"
+}
+
+note("== staging 20,000 small files onto two nodes")
+let manyImage = try manyFilesImage(count: 20_000)
+let published = try sandbox.makeDirectory("published")
+let publish = try sandbox.run([launcher, "publish", manyImage, "--to", published, "--name", "many"], timeout: .seconds(600))
+guard publish.succeeded else { fatalError("publish failed: \(publish)") }
+let archive = try sandbox.run([launcher, "published", "--archive", published + "/many.json"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
+let created = try sandbox.udocker(["create", "--name=many", manyImage])
+guard created.succeeded else { fatalError("\(created)") }
+
+/// Seconds the job spent staging on both nodes, timed inside the allocation (no scheduling latency).
+func timedStaging(_ steps: String) throws -> Double {
+    let script = """
+        #!/bin/bash
+        #SBATCH --nodes=2 --ntasks-per-node=1
+        set -e
+        srun -N2 --ntasks-per-node=1 \(launcher) --scratch=/scratch clean >/dev/null
+        start=$(date +%s.%N)
+        \(steps)
+        end=$(date +%s.%N)
+        echo "seconds $(awk "BEGIN { print $end - $start }")"
+        """
+    let result = try cluster.sbatch(script: script, in: sandbox, timeout: .seconds(900))
+    guard result.succeeded, let line = result.lines.last(where: { $0.hasPrefix("seconds ") }), let value = Double(line.dropFirst(8)) else {
+        fatalError("staging job failed: \(result)")
+    }
+    return value
+}
+
+let stageStep = "srun -N2 --ntasks-per-node=1 \(launcher) --scratch=/scratch"
+let stagings: [(String, String)] = [
+    ("published archive, sbcast to each node's scratch", "sbcast --force \(archive) /scratch/$(basename \(archive))\n\(stageStep) stage \(archive)"),
+    ("published archive, read by each node", "\(stageStep) stage \(archive)"),
+    ("container tree copied file by file", "\(stageStep) --stage=always stage many"),
+]
+var stagingSeconds: [String: [Double]] = [:]
+for _ in 1...repetitions {
+    for (name, steps) in stagings { stagingSeconds[name, default: []].append(try timedStaging(steps)) }
+}
+
 // MARK: report
 
 func ratio(_ value: Double?, _ base: Double?) -> String {
@@ -188,6 +255,13 @@ let summary = """
     | 4 ranks on 2 nodes, warm (stages reused) | \(String(format: "%.3f", median(warm))) | \(String(format: "%.3f", median(nativeStep))) | \(ratio(median(warm), median(nativeStep))) |
     | 16 ranks at once on one node (`true`) | \(String(format: "%.3f", median(sixteen))) | \(String(format: "%.3f", median(sixteenNative))) | \(ratio(median(sixteen), median(sixteenNative))) |
     | 1 rank on one node (`true`) | \(String(format: "%.3f", median(one))) | — | — |
+
+    ## Staging 20,000 small files onto two nodes (s, median of \(repetitions), timed inside the job)
+
+    | how | seconds | / sbcast |
+    | --- | ---: | ---: |
+    \(stagings.map { "| \($0.0) | \(String(format: "%.2f", median(stagingSeconds[$0.0] ?? [0]))) | "
+        + ratio(median(stagingSeconds[$0.0] ?? [0]), median(stagingSeconds[stagings[0].0] ?? [0])) + " |" }.joined(separator: "\n"))
 
     """
 try summary.write(toFile: output + "/summary.md", atomically: true, encoding: .utf8)
