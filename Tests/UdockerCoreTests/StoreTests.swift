@@ -108,6 +108,30 @@ final class TemporaryRepository {
     }
 }
 
+@Suite struct FileSystemTests {
+    /// A tree deeper than PATH_MAX: every path string to its bottom is too long for the kernel.
+    @Test func removeTreeReachesBeyondPathMax() throws {
+        let temp = try TemporaryRepository()
+        let top = temp.repository.topDir + "/deep"
+        try FileSystem.makeDirectories(top)
+        var fd = open(top, O_RDONLY | O_DIRECTORY)
+        let component = String(repeating: "d", count: 200)
+        for _ in 0..<25 {
+            try #require(mkdirat(fd, component, 0o700) == 0)
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        let file = openat(fd, "file", O_WRONLY | O_CREAT, 0o400)
+        try #require(file >= 0)
+        close(file)
+        fchmod(fd, 0o500)
+        close(fd)
+        try FileSystem.removeTree(top)
+        #expect(!FileSystem.exists(top))
+    }
+}
+
 @Suite struct ContainerStoreTests {
     func makeContainer(_ store: ContainerStore, name: String? = nil) throws -> String {
         try store.create(imageName: "img:latest", configJSON: Data("{}".utf8), name: name) { root in

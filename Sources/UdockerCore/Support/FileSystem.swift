@@ -167,18 +167,71 @@ public enum FileSystem {
         if symlink(relative, link) != 0 { throw UdockerError.posix("cannot create link", link) }
     }
 
-    /// Removes a tree even where the container's files are read-only: directories are made owner-rwx first.
-    /// Never follows symlinks out of the tree.
+    /// Removes a tree at any depth, even where the container's files are read-only (directories are made
+    /// owner-rwx first). It works on descriptors, one name at a time, so a tree deeper than PATH_MAX goes too;
+    /// symlinks are removed, never followed. What vanishes meanwhile (another process removing the same tree)
+    /// is not an error.
     public static func removeTree(_ path: String) throws {
-        switch kind(path) {
-        case .missing: return
-        case .directory:
-            chmod(path, 0o700)
-            for name in try list(path) { try removeTree(path + "/" + name) }
-            if rmdir(path) != 0 { throw UdockerError.posix("cannot remove", path) }
-        default:
-            try removeFile(path)
+        let parent = open(Paths.dirname(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else {
+            if errno == ENOENT { return }
+            throw UdockerError.posix("cannot remove", path)
         }
+        defer { close(parent) }
+        do {
+            try removeEntry(Array(Paths.basename(path).utf8CString), in: parent)
+        } catch let error as UdockerError {
+            throw UdockerError(error.code, "cannot remove \(path)", cause: error)
+        }
+    }
+
+    /// Removes `name` (NUL-terminated) in the directory `parent`, whatever it is, a directory with everything below it.
+    static func removeEntry(_ name: [CChar], in parent: Int32) throws {
+        var st = stat()
+        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return }
+            throw UdockerError.posix("cannot stat", String(nulTerminated: name))
+        }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            var fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 && errno == EACCES {
+                // A directory its owner made unreadable: the name was just seen to be a directory, not a link.
+                fchmodat(parent, name, 0o700, 0)
+                fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            guard fd >= 0 else {
+                if errno == ENOENT { return }
+                throw UdockerError.posix("cannot open directory", String(nulTerminated: name))
+            }
+            defer { close(fd) }
+            fchmod(fd, 0o700)
+            for child in try entries(ofDirectory: fd) { try removeEntry(child, in: fd) }
+            if unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT {
+                throw UdockerError.posix("cannot remove directory", String(nulTerminated: name))
+            }
+        } else if unlinkat(parent, name, 0) != 0 && errno != ENOENT {
+            throw UdockerError.posix("cannot remove", String(nulTerminated: name))
+        }
+    }
+
+    /// The entries of the directory `directory` (a descriptor, left open) without `.` and `..`, as NUL-terminated
+    /// raw names, in the order the file system gives them.
+    static func entries(ofDirectory directory: Int32) throws -> [[CChar]] {
+        let fd = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
+            throw UdockerError.posix("cannot list", "directory")
+        }
+        defer { closedir(stream) }
+        var names: [[CChar]] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [CChar] in
+                raw.bindMemory(to: CChar.self).prefix(while: { $0 != 0 }) + [0]
+            }
+            if name == [46, 0] || name == [46, 46, 0] { continue }
+            names.append(name)
+        }
+        return names
     }
 
     /// A new private directory under `parent` named `prefix` + random suffix.
