@@ -11,11 +11,14 @@ import TestSupport
         /// The arguments, given where the damaged archives are (made when the first case runs).
         let arguments: @Sendable (BrokenArchives) -> [String]
         var stdin: Data? = nil
-        init(_ description: String, stdin: Data? = nil, _ arguments: @escaping @Sendable (BrokenArchives) -> [String]) {
-            (self.testDescription, self.arguments, self.stdin) = (description, arguments, stdin)
+        /// Words the error line must contain, where the reason matters.
+        var expecting: String? = nil
+        init(_ description: String, stdin: Data? = nil, expecting: String? = nil,
+             _ arguments: @escaping @Sendable (BrokenArchives) -> [String]) {
+            (self.testDescription, self.arguments, self.stdin, self.expecting) = (description, arguments, stdin, expecting)
         }
-        init(_ description: String, _ arguments: [String], stdin: Data? = nil) {
-            self.init(description, stdin: stdin) { _ in arguments }
+        init(_ description: String, _ arguments: [String], stdin: Data? = nil, expecting: String? = nil) {
+            self.init(description, stdin: stdin, expecting: expecting) { _ in arguments }
         }
     }
 
@@ -60,6 +63,14 @@ import TestSupport
         Case("unknown command", ["frobnicate"]),
         Case("unknown option", ["images", "--bogus"]),
         Case("unknown general option", ["--bogus", "images"]),
+        // A name whose directory is another image's must never replace or hide that image.
+        Case("tag onto another repository's directory", ["tag", "fixtures/busybox:latest", "fixtures:busybox"],
+             expecting: "collides with"),
+        Case("tag inside another image's tag directory", ["tag", "fixtures/busybox:latest", "fixtures/busybox/latest:x"],
+             expecting: "collides with"),
+        Case("load under another image's tag directory", expecting: "collides with") {
+            ["load", "-i", $0.valid, "fixtures/busybox/protected"]
+        },
     ]
 
     @Test(arguments: cases)
@@ -68,6 +79,7 @@ import TestSupport
         let before = try sandbox.snapshot()
         let result = try sandbox.udocker(testCase.arguments(broken), stdin: testCase.stdin)
         expectOneLineError(result)
+        if let expecting = testCase.expecting { #expect(result.err.contains(expecting), "\(result)") }
         let after = try sandbox.snapshot()
         #expect(after == before, "repository changed:\n\(after.differences(from: before).joined(separator: "\n"))")
     }
@@ -90,6 +102,8 @@ struct BrokenArchives: Sendable {
     let truncated: String
     let missingLayer: String
     let ociMissingBlob: String
+    /// The fixture's own docker-save archive.
+    let valid: String
 
     static func make(from image: FixtureImage) throws -> BrokenArchives {
         let dir = try Staging.shared().makeDirectory("broken-archives")
@@ -116,7 +130,7 @@ struct BrokenArchives: Sendable {
         try tool(["tar", "-C", oci, "-cf", ociMissingBlob, "oci-layout", "index.json", "blobs"])
         try Files.makeWorldReadable(dir)
         return BrokenArchives(directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer,
-                              ociMissingBlob: ociMissingBlob)
+                              ociMissingBlob: ociMissingBlob, valid: image.dockerArchive)
     }
 
     private static func tool(_ argv: [String]) throws {

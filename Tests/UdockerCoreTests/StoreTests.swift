@@ -56,6 +56,19 @@ final class TemporaryRepository {
         #expect(try image.config().platform == "linux/amd64")
     }
 
+    /// `nest:1` lives in repos/nest/1/, the repository directory of `nest/1`: whichever comes first stays whole.
+    @Test(arguments: [("nest/1:2", "nest:1"), ("nest:1", "nest/1:2")])
+    func namesSharingADirectoryAreRefused(first: String, second: String) throws {
+        let temp = try TemporaryRepository()
+        let store = ImageStore(repository: temp.repository)
+        let digests = try storeImage(store, first, layers: ["x"])
+        let error = #expect(throws: UdockerError.self) { try storeImage(store, second, layers: ["y"]) }
+        #expect(error?.description.contains("collides with") == true, "\(String(describing: error))")
+        #expect(try store.list().map(\.description) == [first])
+        #expect(try store.image(try .parse(first)).layerIDs == digests)
+        #expect(try store.verify(try .parse(first)).isEmpty)
+    }
+
     @Test func protectedImagesAreNotRemoved() throws {
         let temp = try TemporaryRepository()
         let store = ImageStore(repository: temp.repository)

@@ -69,6 +69,10 @@ public struct ImageStore: Sendable {
 
     // MARK: writing tags
 
+    /// Every change to tag directories holds this lock, briefly: names nest into each other's directories
+    /// (`nest:1` is stored in the directory of the repository `nest/1`), so one lock covers them all.
+    private var tagsLock: String { repository.lockPath("repos") }
+
     /// Creates or replaces an image tag (v2 format) whose manifest lists `layers` and optionally a config blob.
     /// All blobs must already be in layers/. The tag directory is built under a temporary name and renamed in.
     public func storeTag(_ reference: ImageReference, manifest: Data, config: String?, layers: [String]) throws {
@@ -76,8 +80,9 @@ public struct ImageStore: Sendable {
             throw UdockerError(.notFound, "blob \(digest) of \(reference) is missing from the repository")
         }
         let repoDir = repository.repoDir(reference.name)
-        try FileSystem.makeDirectories(repoDir)
-        try FileLock.withLock(repository.lockPath(reference.description)) {
+        try FileLock.withLock(tagsLock) {
+            try checkNameIsFree(reference)
+            try FileSystem.makeDirectories(repoDir)
             let temp = try FileSystem.makeTemporaryDirectory(in: repoDir, prefix: ".tag-")
             chmod(temp, 0o755)  // mkdtemp makes 0700; udocker's tag directories are 0755
             do {
@@ -91,8 +96,27 @@ public struct ImageStore: Sendable {
                 try replaceDirectory(repository.tagDir(reference.name, reference.tag), with: temp)
             } catch {
                 try? FileSystem.removeTree(temp)
+                removeEmptyRepositoryDirectories(reference.name)
                 throw error
             }
+        }
+    }
+
+    /// Refuses a name whose tag directory would be, or would sit inside, another image's directory.
+    private func checkNameIsFree(_ reference: ImageReference) throws {
+        let components = reference.name.split(separator: "/").map(String.init) + [reference.tag]
+        var dir = repository.reposDir
+        for (index, component) in components.dropLast().enumerated() {
+            dir += "/" + component
+            if FileSystem.isFile(dir + "/TAG") {
+                let other = ImageReference(name: components[..<index].joined(separator: "/"), tag: component)
+                throw UdockerError(.invalidInput, "image name \(reference) collides with image \(other)")
+            }
+        }
+        let target = repository.tagDir(reference.name, reference.tag)
+        if FileSystem.isDirectory(target) && !FileSystem.isFile(target + "/TAG"),
+           try FileSystem.list(target).contains(where: { !$0.hasPrefix(".") }) {
+            throw UdockerError(.invalidInput, "image name \(reference) collides with repository \(reference.name)/\(reference.tag)")
         }
     }
 
@@ -122,18 +146,23 @@ public struct ImageStore: Sendable {
 
     /// `rmi`: removes the tag and every blob no other tag links to. A protected tag is refused.
     public func remove(_ reference: ImageReference, force: Bool = false) throws {
-        let image = try image(reference)
-        if image.isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
-        let linked = try FileSystem.list(image.directory).filter { FileSystem.isSymlink(image.directory + "/" + $0) }
-        try FileLock.withLock(repository.lockPath(reference.description)) {
+        let linked = try FileLock.withLock(tagsLock) {
+            let image = try image(reference)
+            if image.isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
+            let linked = try FileSystem.list(image.directory).filter { FileSystem.isSymlink(image.directory + "/" + $0) }
             try FileSystem.removeTree(image.directory)
+            removeEmptyRepositoryDirectories(reference.name)
+            return linked
         }
         let stillUsed = try referencedBlobs()
         for name in linked where !stillUsed.contains(name) {
             do { try FileSystem.removeFile(repository.layerPath(name)) } catch where force {}
         }
-        // Remove now-empty parent directories up to repos/, as udocker does.
-        var dir = repository.repoDir(reference.name)
+    }
+
+    /// Removes empty directories from `name`'s repository directory up to repos/, as udocker does.
+    private func removeEmptyRepositoryDirectories(_ name: String) {
+        var dir = repository.repoDir(name)
         while dir.count > repository.reposDir.count, rmdir(dir) == 0 { dir = Paths.dirname(dir) }
     }
 
