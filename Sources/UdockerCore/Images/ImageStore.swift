@@ -13,7 +13,8 @@ public struct ImageStore: Sendable {
     public func list() throws -> [ImageReference] {
         var found: [ImageReference] = []
         func scan(_ dir: String, _ name: String) throws {
-            for entry in try FileSystem.list(dir) where !entry.hasPrefix(".") {
+            // A directory may vanish while it is read: an `rmi` next to us removes empty repository directories.
+            for entry in (try? FileSystem.list(dir)) ?? [] where !entry.hasPrefix(".") {
                 let path = dir + "/" + entry
                 guard FileSystem.isDirectory(path) else { continue }
                 if FileSystem.isFile(path + "/TAG"), !name.isEmpty {
@@ -39,6 +40,12 @@ public struct ImageStore: Sendable {
     // MARK: blobs
 
     public func hasBlob(_ digest: String) -> Bool { FileSystem.isFile(repository.layerPath(digest)) }
+
+    /// Runs `body` while no blob can be removed: what adds blobs and then the tags that link them runs in here,
+    /// so that an `rmi` or a failed load next to it cannot take a blob it just found present. Many may run at once.
+    public func whileAddingBlobs<T>(_ body: () throws -> T) throws -> T {
+        try FileLock.withLock(blobsLock, shared: true, body)
+    }
 
     /// Stores `data` as a blob and returns its digest.
     @discardableResult
@@ -67,21 +74,43 @@ public struct ImageStore: Sendable {
         return digest
     }
 
+    /// Removes those of `candidates` (every blob when nil) that no tag links, once nothing is adding blobs (see
+    /// `whileAddingBlobs`; not to be called from inside it). Without `wait`, does nothing when something is.
+    /// Returns the blobs it could not remove.
+    @discardableResult
+    public func removeUnlinkedBlobs(_ candidates: Set<String>? = nil, wait: Bool = true) throws -> [String] {
+        let lock = wait ? try FileLock(path: blobsLock) : try FileLock.attempt(blobsLock)
+        guard let lock else { return [] }
+        defer { withExtendedLifetime(lock) {} }
+        let linked = try referencedBlobs()
+        var failed: [String] = []
+        let blobs = try candidates.map(Array.init) ?? FileSystem.list(repository.layersDir).filter { !$0.hasPrefix(".") }
+        for name in blobs where !linked.contains(name) {
+            do { try FileSystem.removeFile(repository.layerPath(name)) } catch { failed.append(name) }
+        }
+        return failed
+    }
+
+    private var blobsLock: String { repository.lockPath("blobs") }
+
     // MARK: writing tags
 
     /// Every change to tag directories holds this lock, briefly: names nest into each other's directories
     /// (`nest:1` is stored in the directory of the repository `nest/1`), so one lock covers them all.
     private var tagsLock: String { repository.lockPath("repos") }
 
-    /// Creates or replaces an image tag (v2 format) whose manifest lists `layers` and optionally a config blob.
-    /// All blobs must already be in layers/. The tag directory is built under a temporary name and renamed in.
-    public func storeTag(_ reference: ImageReference, manifest: Data, config: String?, layers: [String]) throws {
+    /// Stores an image tag (v2 format) whose manifest lists `layers` and optionally a config blob; an existing tag
+    /// is an error unless `replace` (pull). All blobs must be in layers/, under `whileAddingBlobs`. The tag
+    /// directory is built under a temporary name and renamed in, so readers see the old tag or the new one.
+    public func storeTag(_ reference: ImageReference, manifest: Data, config: String?, layers: [String],
+                         replace: Bool = false) throws {
         for digest in layers + (config.map { [$0] } ?? []) where !hasBlob(digest) {
             throw UdockerError(.notFound, "blob \(digest) of \(reference) is missing from the repository")
         }
         let repoDir = repository.repoDir(reference.name)
         try FileLock.withLock(tagsLock) {
             try checkNameIsFree(reference)
+            if exists(reference) && !replace { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
             try FileSystem.makeDirectories(repoDir)
             let temp = try FileSystem.makeTemporaryDirectory(in: repoDir, prefix: ".tag-")
             chmod(temp, 0o755)  // mkdtemp makes 0700; udocker's tag directories are 0755
@@ -138,25 +167,32 @@ public struct ImageStore: Sendable {
 
     /// `tag SRC DST`: a new tag directory with the same manifest and links as the source.
     public func tag(_ source: ImageReference, as target: ImageReference) throws {
-        let image = try image(source)
-        guard !exists(target) else { throw UdockerError(.alreadyExists, "image already exists: \(target)") }
-        guard image.format != .v1 else { throw UdockerError(.unsupported, "cannot tag v1 image \(source)") }
-        try storeTag(target, manifest: image.manifest, config: image.configDigest, layers: image.layerIDs)
+        try whileAddingBlobs {
+            let image = try image(source)
+            guard image.format != .v1 else { throw UdockerError(.unsupported, "cannot tag v1 image \(source)") }
+            try storeTag(target, manifest: image.manifest, config: image.configDigest, layers: image.layerIDs)
+        }
     }
 
-    /// `rmi`: removes the tag and every blob no other tag links to. A protected tag is refused.
+    /// `rmi`: removes the tag and every blob no other tag links to. A protected tag is refused. Without `force`,
+    /// a blob that cannot be removed is an error.
     public func remove(_ reference: ImageReference, force: Bool = false) throws {
-        let linked = try FileLock.withLock(tagsLock) {
+        let linked = try removeTag(reference)
+        let failed = try removeUnlinkedBlobs(linked)
+        if let blob = failed.first, !force {
+            throw UdockerError(.io, "image \(reference) removed, but not its blob \(blob)")
+        }
+    }
+
+    /// Removes a tag directory; returns the blob names it linked.
+    func removeTag(_ reference: ImageReference) throws -> Set<String> {
+        try FileLock.withLock(tagsLock) {
             let image = try image(reference)
             if image.isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
             let linked = try FileSystem.list(image.directory).filter { FileSystem.isSymlink(image.directory + "/" + $0) }
             try FileSystem.removeTree(image.directory)
             removeEmptyRepositoryDirectories(reference.name)
-            return linked
-        }
-        let stillUsed = try referencedBlobs()
-        for name in linked where !stillUsed.contains(name) {
-            do { try FileSystem.removeFile(repository.layerPath(name)) } catch where force {}
+            return Set(linked)
         }
     }
 
@@ -171,7 +207,7 @@ public struct ImageStore: Sendable {
         var names = Set<String>()
         for reference in try list() {
             let dir = repository.tagDir(reference.name, reference.tag)
-            for entry in try FileSystem.list(dir) where FileSystem.isSymlink(dir + "/" + entry) {
+            for entry in (try? FileSystem.list(dir)) ?? [] where FileSystem.isSymlink(dir + "/" + entry) {
                 names.insert(entry.replacingOccurrences(of: ".layer", with: "").replacingOccurrences(of: ".json", with: ""))
                 names.insert(entry)
             }
