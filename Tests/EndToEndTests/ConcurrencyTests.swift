@@ -19,6 +19,34 @@ import UdockerCore
         return results.filter(\.succeeded)
     }
 
+    @Test func createWithOneNameHasOneWinnerAndNoOrphans() throws {
+        let sandbox = try Sandbox()
+        let image = try Fixtures.busybox()
+        try sandbox.load(image)
+        let results = try sandbox.udockerAtOnce(Array(repeating: ["create", "--name=same", image.reference], count: Self.ranks))
+        let won = winners(results, refusal: "container name already exists: same")
+        try #require(won.count == 1, "\(results)")
+        let id = won[0].out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try sandbox.listedContainers() == [id])
+        #expect(try sandbox.runIn("same", ["/bin/echo", "ran"]).out == "ran\n")
+        try sandbox.expectConsistentRepository()
+    }
+
+    @Test func forcedCreateWithOneNameMovesTheNameToOneOfThem() throws {
+        let sandbox = try Sandbox()
+        let image = try Fixtures.busybox()
+        try sandbox.load(image)
+        let results = try sandbox.udockerAtOnce(Array(repeating: ["create", "--force", "--name=same", image.reference],
+                                                      count: Self.ranks))
+        // As when run one after the other: every create succeeds, and the name ends on one of the new containers.
+        #expect(results.allSatisfy { $0.succeeded }, "\(results)")
+        let ids = Set(results.map { $0.out.trimmingCharacters(in: .whitespacesAndNewlines) })
+        #expect(Set(try sandbox.listedContainers()) == ids)
+        let named = try sandbox.udocker("ps").lines.filter { $0.contains("['same']") }
+        #expect(named.count == 1, "\(named)")
+        try sandbox.expectConsistentRepository()
+    }
+
     @Test func importsOfDifferentTarballsToOneTagHaveOneWinner() throws {
         let sandbox = try Sandbox()
         let dir = try sandbox.makeDirectory("tarballs")
