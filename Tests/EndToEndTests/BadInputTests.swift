@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import UdockerCore
 
 /// Every refused command prints one `Error: …` line, exits non-zero, and leaves the repository byte for byte
 /// as it was. They share one repository (busybox loaded, container `existing`, protected tag
@@ -71,6 +72,14 @@ import TestSupport
         Case("load under another image's tag directory", expecting: "collides with") {
             ["load", "-i", $0.valid, "fixtures/busybox/protected"]
         },
+        // Archives must be whole.
+        Case("import of a plain tar cut in the middle of a file", expecting: "truncated") {
+            ["import", $0.truncatedLayer, "fixtures/imported:v1"]
+        },
+        Case("import of a plain tar without its end-of-archive marker", expecting: "truncated") {
+            ["import", $0.unterminatedLayer, "fixtures/imported:v1"]
+        },
+        Case("load of a docker-save whose layer is cut short", expecting: "truncated") { ["load", "-i", $0.truncatedLayerArchive] },
     ]
 
     @Test(arguments: cases)
@@ -104,6 +113,11 @@ struct BrokenArchives: Sendable {
     let ociMissingBlob: String
     /// The fixture's own docker-save archive.
     let valid: String
+    /// Plain tars: cut in the middle of a file's data; whole members but no end-of-archive marker.
+    let truncatedLayer: String
+    let unterminatedLayer: String
+    /// A docker-save archive whose layer is cut short (its diff_id is that of the cut bytes).
+    let truncatedLayerArchive: String
 
     static func make(from image: FixtureImage) throws -> BrokenArchives {
         let dir = try Staging.shared().makeDirectory("broken-archives")
@@ -128,9 +142,19 @@ struct BrokenArchives: Sendable {
         try FileManager.default.removeItem(atPath: oci + "/blobs/" + image.layerDigests.last!.replacingOccurrences(of: ":", with: "/"))
         let ociMissingBlob = dir + "/oci-missing-blob.tar"
         try tool(["tar", "-C", oci, "-cf", ociMissingBlob, "oci-layout", "index.json", "blobs"])
+        var layer = TarBuilder()
+        layer.file("etc/big", String(repeating: "x", count: 10_000))
+        layer.file("etc/after", "after\n")
+        let truncatedLayer = dir + "/truncated-layer.tar", unterminatedLayer = dir + "/unterminated-layer.tar"
+        let cut = layer.archive.prefix(512 + 3_000)
+        try Files.write(cut, to: truncatedLayer)
+        try Files.write(layer.data, to: unterminatedLayer)
+        let truncatedLayerArchive = dir + "/truncated-layer-archive.tar"
+        try Files.write(CraftedArchive.dockerSave(repoTags: ["fixtures/crafted:1"], layers: [Data(cut)]), to: truncatedLayerArchive)
         try Files.makeWorldReadable(dir)
         return BrokenArchives(directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer,
-                              ociMissingBlob: ociMissingBlob, valid: image.dockerArchive)
+                              ociMissingBlob: ociMissingBlob, valid: image.dockerArchive, truncatedLayer: truncatedLayer,
+                              unterminatedLayer: unterminatedLayer, truncatedLayerArchive: truncatedLayerArchive)
     }
 
     private static func tool(_ argv: [String]) throws {

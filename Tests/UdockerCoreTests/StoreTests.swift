@@ -14,15 +14,27 @@ final class TemporaryRepository {
 }
 
 @Suite struct ImageStoreTests {
-    /// Stores an image of the given layer contents and returns its layer digests.
+    /// Stores an image whose layers are tars of one file holding the given contents; returns the layer digests.
     func storeImage(_ store: ImageStore, _ name: String, layers: [String]) throws -> [String] {
-        let digests = try layers.map { try store.addBlob(Data($0.utf8)) }
+        let digests = try layers.map { try store.addBlob(Self.tar(file: "content", $0)) }
         let config = try store.addBlob(Data(#"{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]}}"#.utf8))
         let manifest = try JSONSerialization.data(withJSONObject: [
             "schemaVersion": 2, "config": ["digest": config], "layers": digests.map { ["digest": $0] },
         ])
         try store.storeTag(try ImageReference.parse(name), manifest: manifest, config: config, layers: digests)
         return digests
+    }
+
+    /// A tar archive of one file, as bytes.
+    static func tar(file name: String, _ content: String) throws -> Data {
+        let path = try FileSystem.makeTemporaryDirectory(in: "/tmp", prefix: "udtar-") + "/layer.tar"
+        defer { try? FileSystem.removeTree(Paths.dirname(path)) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let writer = try TarWriter(descriptor: fd)
+        try writer.add(.file(name, content))
+        try writer.finish()
+        close(fd)
+        return try FileSystem.read(path)
     }
 
     @Test func sharedBlobsSurviveUntilTheLastImageGoes() throws {

@@ -3,9 +3,9 @@ import Foundation
 /// `load`: stores the images of a docker-save tarball or an OCI image-layout tarball.
 ///
 /// The tarball is unpacked into a staging directory under layers/ (same file system: blobs are renamed into
-/// place, not copied), every blob's digest is checked or computed as it is stored, and only then are the tags
-/// written. When anything fails, nothing stays behind: no staging directory, no new blob, no tag; a blob another
-/// command is about to link stays.
+/// place, not copied). Every layer is read once before anything is stored: it must be a whole tar archive, its
+/// sha256 what an OCI layout names it by. Only then are blobs and tags stored. When anything fails, nothing stays
+/// behind: no staging directory, no new blob, no tag; a blob another command is about to link stays.
 public struct ImageArchiveLoader {
     public let store: ImageStore
 
@@ -35,9 +35,10 @@ public struct ImageArchiveLoader {
             guard !existing.isEmpty else { throw UdockerError(.invalidInput, "image archive \(source) holds no image") }
             throw Self.alreadyExists(existing)
         }
+        let layers = try inspectLayers(of: pending)
         var added = Set<String>()
         do {
-            let stored = try store.whileAddingBlobs { try storeBlobsAndTags(pending, added: &added) }
+            let stored = try store.whileAddingBlobs { try storeBlobsAndTags(pending, layers: layers, added: &added) }
             let skipped = existing + pending.flatMap(\.tags).filter { !stored.contains($0) }
             guard !stored.isEmpty else { throw Self.alreadyExists(skipped) }
             for tag in skipped { Log.info("repository and tag already exist: \(tag)") }
@@ -66,15 +67,31 @@ public struct ImageArchiveLoader {
         String((0..<length).map { _ in "abcdef0123456789".randomElement()! })
     }
 
+    /// Reads every layer once (see `ArchiveInspector.inspectLayer`) and checks it against what the archive says
+    /// of it. Returns the digests by staged path.
+    private func inspectLayers(of images: [StagedImage]) throws -> [String: LayerDigests] {
+        var digests: [String: LayerDigests] = [:]
+        for image in images {
+            let what = image.tags[0].description
+            for (index, layer) in image.layers.enumerated() where digests[layer.path] == nil {
+                digests[layer.path] = try ArchiveInspector.inspectLayer(layer.path, named: "layer \(index + 1) of \(what)",
+                                                                        expected: layer.digest)
+            }
+        }
+        return digests
+    }
+
     /// Stores blobs, then tags; a tag that exists by now is skipped. Returns the tags stored. Every blob stored or
     /// found is added to `added`; when a step fails, the tags stored so far are removed again.
-    private func storeBlobsAndTags(_ images: [StagedImage], added: inout Set<String>) throws -> [ImageReference] {
+    private func storeBlobsAndTags(_ images: [StagedImage], layers digests: [String: LayerDigests],
+                       added: inout Set<String>) throws -> [ImageReference] {
         var moved: [String: String] = [:]  // staged path → digest, for blobs shared between images
-        func add(_ blob: StagedBlob) throws -> String {
+        func add(_ blob: StagedBlob, digest known: String?) throws -> String {
             if let digest = moved[blob.path] { return digest }
             // The blob is renamed into layers/ with the mode the archive gave it: make it the store's usual one.
             chmod(blob.path, 0o644)
-            let digest = try store.addBlob(file: blob.path, expected: blob.digest, move: true)
+            let digest = try known.map { try store.addBlob(file: blob.path, digest: $0, move: true) }
+                ?? store.addBlob(file: blob.path, expected: blob.digest, move: true)
             moved[blob.path] = digest
             added.insert(digest)
             return digest
@@ -82,8 +99,8 @@ public struct ImageArchiveLoader {
         var stored: [ImageReference] = []
         do {
             for image in images {
-                let config = try add(image.config)
-                let layers = try image.layers.map { try add($0) }
+                let config = try add(image.config, digest: nil)
+                let layers = try image.layers.map { try add($0, digest: digests[$0.path]?.digest) }
                 let manifest = try image.manifest
                     ?? DockerSchema2Manifest(config: config, layers: layers).json(in: store.repository)
                 for tag in image.tags {

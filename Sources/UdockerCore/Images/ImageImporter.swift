@@ -9,8 +9,8 @@ public struct ImageImporter {
 
     /// Stores the tarball as a blob (renamed into layers/ with `move` when on the same file system, else
     /// copied) and tags it. `platform` is `os/arch[/variant]` for the configuration (default: the host's).
-    /// When the tag exists, or comes to exist meanwhile (another import next to this one), it is an error and
-    /// nothing is added.
+    /// The tarball must be a whole tar archive. When the tag exists, or comes to exist meanwhile (another import
+    /// next to this one), it is an error and nothing is added.
     public func importTarball(_ source: ArchiveSource, as reference: ImageReference, move: Bool = false,
                               platform: String? = nil) throws {
         guard !store.exists(reference) else { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
@@ -29,20 +29,17 @@ public struct ImageImporter {
             try Self.copy(fd, to: tarball)
             movable = true
         }
-        try ArchiveInspector.checkIsTar(.file(tarball))
+        let layer = try ArchiveInspector.inspectLayer(tarball, named: source.description)
 
         var added = Set<String>()
         do {
             try store.whileAddingBlobs {
-                let layer = try store.addBlob(file: tarball, move: movable)
-                added.insert(layer)
-                let layerFile = store.repository.layerPath(layer)
-                let diffID = try Compression.detect(file: layerFile) == .none
-                    ? layer : try ArchiveInspector.uncompressedDigest(of: .file(layerFile))
-                let config = try store.addBlob(Self.configuration(platform: platform, diffID: diffID, size: FileSystem.size(layerFile)))
+                added.insert(try store.addBlob(file: tarball, digest: layer.digest, move: movable))
+                let size = FileSystem.size(store.repository.layerPath(layer.digest))
+                let config = try store.addBlob(Self.configuration(platform: platform, diffID: layer.diffID, size: size))
                 added.insert(config)
-                let manifest = try DockerSchema2Manifest(config: config, layers: [layer]).json(in: store.repository)
-                try store.storeTag(reference, manifest: manifest, config: config, layers: [layer])
+                let manifest = try DockerSchema2Manifest(config: config, layers: [layer.digest]).json(in: store.repository)
+                try store.storeTag(reference, manifest: manifest, config: config, layers: [layer.digest])
             }
         } catch {
             _ = try? store.removeUnlinkedBlobs(added)

@@ -55,15 +55,11 @@ public struct ImageStore: Sendable {
         return digest
     }
 
-    /// Copies (or, with `move`, renames when on the same file system) `file` into layers/, checking its
-    /// sha256 against `expected` when given. Returns the digest. The data is on disk before the blob gets its
-    /// name; a stored blob of another size (cut short by a crash) is replaced.
+    /// Copies (or, with `move`, renames when on the same file system) `file` into layers/ as the blob `digest`,
+    /// which the caller computed from this file (`ArchiveInspector.inspectLayer`). The data is on disk before the
+    /// blob gets its name; a stored blob of another size (cut short by a crash) is replaced.
     @discardableResult
-    public func addBlob(file: String, expected: String? = nil, move: Bool = false) throws -> String {
-        let digest = try Digest.sha256(file: file)
-        if let expected, expected != digest {
-            throw UdockerError(.digestMismatch, "blob \(Paths.basename(file)) has digest \(digest), expected \(expected)")
-        }
+    public func addBlob(file: String, digest: String, move: Bool = false) throws -> String {
         let target = repository.layerPath(digest)
         if hasBlob(digest) && FileSystem.size(target) == FileSystem.size(file) { return digest }
         if move, FileSystem.fsyncFile(file), rename(file, target) == 0 { return digest }
@@ -72,6 +68,17 @@ public struct ImageStore: Sendable {
         guard copyfile(file, ingest) else { throw UdockerError.posix("cannot copy", file) }
         guard rename(ingest, target) == 0 else { throw UdockerError.posix("cannot store blob", target) }
         return digest
+    }
+
+    /// Like `addBlob(file:digest:move:)` for a file whose digest is to be computed, and checked against
+    /// `expected` when given.
+    @discardableResult
+    public func addBlob(file: String, expected: String? = nil, move: Bool = false) throws -> String {
+        let digest = try Digest.sha256(file: file)
+        if let expected, expected != digest {
+            throw UdockerError(.digestMismatch, "blob \(Paths.basename(file)) has digest \(digest), expected \(expected)")
+        }
+        return try addBlob(file: file, digest: digest, move: move)
     }
 
     /// Removes those of `candidates` (every blob when nil) that no tag links, once nothing is adding blobs (see
@@ -224,8 +231,9 @@ public struct ImageStore: Sendable {
 
     // MARK: verification
 
-    /// `verify`: every layer the manifest names is linked and present, and each blob's sha256 matches its name.
-    /// Returns the problems found (empty when the image is intact).
+    /// `verify`: every layer the manifest names is linked, present and whole (read to its end-of-archive marker),
+    /// and its sha256 matches its name; the configuration's sha256 matches its name. Returns the problems found
+    /// (empty when the image is intact).
     public func verify(_ reference: ImageReference) throws -> [String] {
         let image = try image(reference)
         var problems: [String] = []
@@ -233,9 +241,9 @@ public struct ImageStore: Sendable {
             guard FileSystem.isSymlink(file) else { problems.append("layer link not found: \(id)"); continue }
             // size() follows the link: -1 when the blob it names is gone.
             guard FileSystem.size(file) >= 0 else { problems.append("layer data file not found: \(id)"); continue }
-            if id.hasPrefix("sha256:") {
-                let actual = try Digest.sha256(file: file)
-                if actual != id { problems.append("layer checksum mismatch: \(id) has \(actual)") }
+            guard id.hasPrefix("sha256:") else { continue }
+            do { _ = try ArchiveInspector.inspectLayer(file, named: "layer \(id)", expected: id) } catch {
+                problems.append("\(error)")
             }
         }
         if let config = image.configDigest {
