@@ -80,6 +80,10 @@ import UdockerCore
             ["import", $0.unterminatedLayer, "fixtures/imported:v1"]
         },
         Case("load of a docker-save whose layer is cut short", expecting: "truncated") { ["load", "-i", $0.truncatedLayerArchive] },
+        // A layer must be what its configuration says.
+        Case("load of a docker-save with all-zero diff_ids", expecting: "diff_id") { ["load", "-i", $0.zeroDiffIDs] },
+        Case("load of a docker-save with fewer diff_ids than layers", expecting: "diff_id") { ["load", "-i", $0.fewerDiffIDs] },
+        Case("load of a docker-save with no diff_ids", expecting: "diff_id") { ["load", "-i", $0.noDiffIDs] },
     ]
 
     @Test(arguments: cases)
@@ -116,8 +120,12 @@ struct BrokenArchives: Sendable {
     /// Plain tars: cut in the middle of a file's data; whole members but no end-of-archive marker.
     let truncatedLayer: String
     let unterminatedLayer: String
-    /// A docker-save archive whose layer is cut short (its diff_id is that of the cut bytes).
+    /// docker-save archives: a layer cut short (its diff_id is that of the cut bytes), diff_ids all zero, one
+    /// diff_id for two layers, none at all.
     let truncatedLayerArchive: String
+    let zeroDiffIDs: String
+    let fewerDiffIDs: String
+    let noDiffIDs: String
 
     static func make(from image: FixtureImage) throws -> BrokenArchives {
         let dir = try Staging.shared().makeDirectory("broken-archives")
@@ -149,12 +157,23 @@ struct BrokenArchives: Sendable {
         let cut = layer.archive.prefix(512 + 3_000)
         try Files.write(cut, to: truncatedLayer)
         try Files.write(layer.data, to: unterminatedLayer)
-        let truncatedLayerArchive = dir + "/truncated-layer-archive.tar"
-        try Files.write(CraftedArchive.dockerSave(repoTags: ["fixtures/crafted:1"], layers: [Data(cut)]), to: truncatedLayerArchive)
+
+        func crafted(_ file: String, tags: [String] = ["fixtures/crafted:1"], layers: [Data], diffIDs: [String]? = nil) throws -> String {
+            let path = dir + "/" + file
+            try Files.write(CraftedArchive.dockerSave(repoTags: tags, layers: layers, diffIDs: diffIDs), to: path)
+            return path
+        }
+        let layers = [CraftedArchive.layer("lower"), CraftedArchive.layer("upper", file: "upper")]
+        let zero = "sha256:" + String(repeating: "0", count: 64)
+        let archives = BrokenArchives(
+            directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer, ociMissingBlob: ociMissingBlob,
+            valid: image.dockerArchive, truncatedLayer: truncatedLayer, unterminatedLayer: unterminatedLayer,
+            truncatedLayerArchive: try crafted("truncated-layer-archive.tar", layers: [Data(cut)]),
+            zeroDiffIDs: try crafted("zero-diff-ids.tar", layers: layers, diffIDs: [zero, zero]),
+            fewerDiffIDs: try crafted("fewer-diff-ids.tar", layers: layers, diffIDs: [Digest.sha256(layers[0])]),
+            noDiffIDs: try crafted("no-diff-ids.tar", layers: layers, diffIDs: []))
         try Files.makeWorldReadable(dir)
-        return BrokenArchives(directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer,
-                              ociMissingBlob: ociMissingBlob, valid: image.dockerArchive, truncatedLayer: truncatedLayer,
-                              unterminatedLayer: unterminatedLayer, truncatedLayerArchive: truncatedLayerArchive)
+        return archives
     }
 
     private static func tool(_ argv: [String]) throws {

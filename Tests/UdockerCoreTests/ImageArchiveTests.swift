@@ -278,6 +278,40 @@ struct OCILayoutBuilder {
         #expect(loaded.repositorySnapshot == before)
     }
 
+    /// verify reads every layer to its end-of-archive marker and checks its uncompressed digest against the
+    /// configuration's diff_id.
+    @Test func verifyFindsWrongDiffIDsAndLayersCutShort() throws {
+        let store = loaded.store
+        let base = try images.layerFile("base.tar.gz", ImageFixtures.baseLayer, gzip: true)
+        let top = try images.layerFile("top.tar", ImageFixtures.topLayer, gzip: false)
+        let baseDiffID = try ArchiveInspector.inspectLayer(base).diffID
+        func tag(_ name: String, layers files: [String], diffIDs: [String]) throws -> ImageReference {
+            let layers = try files.map { try store.addBlob(file: $0) }
+            let config = try store.addBlob(images.config(diffIDs: diffIDs))
+            let manifest = try DockerSchema2Manifest(config: config, layers: layers).json(in: target.repository)
+            let reference = try ImageReference.parse(name)
+            try store.storeTag(reference, manifest: manifest, config: config, layers: layers)
+            return reference
+        }
+        let good = try tag("good:1", layers: [base, top], diffIDs: [baseDiffID, try Digest.sha256(file: top)])
+        #expect(try store.verify(good).isEmpty)
+
+        let zero = "sha256:" + String(repeating: "0", count: 64)
+        let wrong = try tag("wrong:1", layers: [base, top], diffIDs: [baseDiffID, zero])
+        let wrongProblems = try store.verify(wrong)
+        #expect(wrongProblems.contains { $0.contains("diff_id") }, "\(wrongProblems)")
+        let short = try tag("short:1", layers: [base, top], diffIDs: [baseDiffID])
+        let shortProblems = try store.verify(short)
+        #expect(shortProblems.contains { $0.contains("diff_id") }, "\(shortProblems)")
+
+        // Cut in the middle of app/run's data; the blob is named by the digest of what is left.
+        let cut = scratch.dir + "/cut.tar"
+        try FileSystem.atomicWrite(try FileSystem.read(top).prefix(1026), to: cut)
+        let truncated = try tag("cut:1", layers: [base, cut], diffIDs: [baseDiffID, try Digest.sha256(file: cut)])
+        let truncatedProblems = try store.verify(truncated)
+        #expect(truncatedProblems.contains { $0.contains("truncated") }, "\(truncatedProblems)")
+    }
+
     @Test(arguments: [false, true])
     func importMakesAOneLayerImage(gzip: Bool) throws {
         let tarball = try images.layerFile("rootfs.tar", ImageFixtures.baseLayer, gzip: gzip)

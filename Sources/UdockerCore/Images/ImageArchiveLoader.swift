@@ -4,8 +4,8 @@ import Foundation
 ///
 /// The tarball is unpacked into a staging directory under layers/ (same file system: blobs are renamed into
 /// place, not copied). Every layer is read once before anything is stored: it must be a whole tar archive, its
-/// sha256 what an OCI layout names it by. Only then are blobs and tags stored. When anything fails, nothing stays
-/// behind: no staging directory, no new blob, no tag; a blob another command is about to link stays.
+/// sha256 what an OCI layout names it by, its uncompressed sha256 the diff_id its configuration lists. Only then
+/// are blobs and tags stored. When anything fails, nothing stays behind: no staging directory, no new blob, no tag.
 public struct ImageArchiveLoader {
     public let store: ImageStore
 
@@ -67,15 +67,24 @@ public struct ImageArchiveLoader {
         String((0..<length).map { _ in "abcdef0123456789".randomElement()! })
     }
 
-    /// Reads every layer once (see `ArchiveInspector.inspectLayer`) and checks it against what the archive says
-    /// of it. Returns the digests by staged path.
+    /// Reads every layer once (see `ArchiveInspector.inspectLayer`) and checks it against what the archive and
+    /// the image configuration say of it. Returns the digests by staged path.
     private func inspectLayers(of images: [StagedImage]) throws -> [String: LayerDigests] {
         var digests: [String: LayerDigests] = [:]
         for image in images {
             let what = image.tags[0].description
-            for (index, layer) in image.layers.enumerated() where digests[layer.path] == nil {
-                digests[layer.path] = try ArchiveInspector.inspectLayer(layer.path, named: "layer \(index + 1) of \(what)",
+            let found = try image.layers.enumerated().map { index, layer in
+                try digests[layer.path] ?? ArchiveInspector.inspectLayer(layer.path, named: "layer \(index + 1) of \(what)",
                                                                         expected: layer.digest)
+            }
+            for (layer, layerDigests) in zip(image.layers, found) { digests[layer.path] = layerDigests }
+            guard let diffIDs = try ImageConfig.diffIDs(json: FileSystem.read(image.config.path)), diffIDs.count == found.count else {
+                throw UdockerError(.invalidInput, "image \(what) in the archive: its configuration does not list a diff_id "
+                                   + "for each of its \(found.count) layers")
+            }
+            for (index, (layer, diffID)) in zip(found, diffIDs).enumerated() where layer.diffID != diffID {
+                throw UdockerError(.digestMismatch, "layer \(index + 1) of \(what) has diff_id \(layer.diffID), "
+                                   + "its configuration says \(diffID)")
             }
         }
         return digests

@@ -232,24 +232,34 @@ public struct ImageStore: Sendable {
     // MARK: verification
 
     /// `verify`: every layer the manifest names is linked, present and whole (read to its end-of-archive marker),
-    /// and its sha256 matches its name; the configuration's sha256 matches its name. Returns the problems found
-    /// (empty when the image is intact).
+    /// its sha256 matches its name and its uncompressed sha256 the configuration's diff_id; the configuration's
+    /// sha256 matches its name. Returns the problems found (empty when the image is intact).
     public func verify(_ reference: ImageReference) throws -> [String] {
         let image = try image(reference)
         var problems: [String] = []
-        for (id, file) in zip(image.layerIDs, image.layerFiles) {
-            guard FileSystem.isSymlink(file) else { problems.append("layer link not found: \(id)"); continue }
-            // size() follows the link: -1 when the blob it names is gone.
-            guard FileSystem.size(file) >= 0 else { problems.append("layer data file not found: \(id)"); continue }
-            guard id.hasPrefix("sha256:") else { continue }
-            do { _ = try ArchiveInspector.inspectLayer(file, named: "layer \(id)", expected: id) } catch {
-                problems.append("\(error)")
-            }
-        }
+        var diffIDs: [String]?
         if let config = image.configDigest {
             let file = image.directory + "/" + config
             if FileSystem.size(file) < 0 { problems.append("config blob not found: \(config)") }
             else if try Digest.sha256(file: file) != config { problems.append("config checksum mismatch: \(config)") }
+            else { diffIDs = try ImageConfig.diffIDs(json: FileSystem.read(file)) }
+        }
+        if let diffIDs, diffIDs.count != image.layerIDs.count {
+            problems.append("configuration lists \(diffIDs.count) layer diff_ids for \(image.layerIDs.count) layers")
+        }
+        for (index, (id, file)) in zip(image.layerIDs, image.layerFiles).enumerated() {
+            guard FileSystem.isSymlink(file) else { problems.append("layer link not found: \(id)"); continue }
+            // size() follows the link: -1 when the blob it names is gone.
+            guard FileSystem.size(file) >= 0 else { problems.append("layer data file not found: \(id)"); continue }
+            guard id.hasPrefix("sha256:") else { continue }
+            let layer: LayerDigests
+            do { layer = try ArchiveInspector.inspectLayer(file, named: "layer \(id)", expected: id) } catch {
+                problems.append("\(error)")
+                continue
+            }
+            if let diffIDs, index < diffIDs.count, diffIDs[index] != layer.diffID {
+                problems.append("layer \(id) has diff_id \(layer.diffID), the configuration says \(diffIDs[index])")
+            }
         }
         return problems
     }
