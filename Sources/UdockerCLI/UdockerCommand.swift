@@ -38,7 +38,9 @@ public enum UdockerMain {
             if options.help || rest.isEmpty { Output.stdout(UdockerCommand.helpMessage() + "\n"); exit(0) }
             if geteuid() == 0 && !options.allowRoot { throw UdockerError(.permission, "do not run as root !") }
             var command = try UdockerCommand.parseAsRoot(rest)
-            Context.current = try Context.make(options, createRepository: !(command is HelpLikeCommand))
+            let context = try Context.make(options, createRepository: !(command is HelpLikeCommand))
+            Context.current = context
+            if command is ChangesRepository { context.reclaimAbandoned() }
             try command.run()
             exit(0)
         } catch let error as UdockerError {
@@ -63,3 +65,6 @@ public enum UdockerMain {
 
 /// Commands that must work without creating a repository (version, showconf).
 protocol HelpLikeCommand {}
+
+/// Commands that add to or remove from the repository: they first reclaim what killed commands left there.
+protocol ChangesRepository {}

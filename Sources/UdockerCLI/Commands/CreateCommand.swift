@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct CreateCommand: ParsableCommand {
+struct CreateCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image; prints its id.")
 
     @Option(name: .customLong("name"), help: "Give the container a name.") var name: String?

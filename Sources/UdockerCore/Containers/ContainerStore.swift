@@ -138,7 +138,7 @@ public struct ContainerStore: Sendable {
 
     private func buildDirectory(_ populate: (_ containerDir: String) throws -> Void) throws -> String {
         try FileSystem.makeDirectories(repository.containersDir)
-        let temp = try FileSystem.makeTemporaryDirectory(in: repository.containersDir, prefix: ".create-")
+        let temp = try Temporary.makeDirectory(in: repository.containersDir, .create)
         let id = Self.newID()
         do {
             try populate(temp)
@@ -172,7 +172,7 @@ public struct ContainerStore: Sendable {
     /// `replacing`, the new link is made aside and renamed over the old one: the name never goes missing.
     private func link(_ name: String, to id: String, replacing: Bool) throws {
         let link = repository.containerNameLink(name)
-        let made = replacing ? repository.containersDir + "/.name-\(getpid())-" + name : link
+        let made = replacing ? repository.containersDir + "/" + Temporary.name(.file, "name") : link
         do { try FileSystem.relativeSymlink(to: repository.containerDir(id), at: made) } catch let error as UdockerError
             where error.code == .alreadyExists {
             throw UdockerError(.alreadyExists, "container name already exists: \(name)")
@@ -218,9 +218,14 @@ public struct ContainerStore: Sendable {
         let id = try resolve(idOrName)
         if isProtected(id) { throw UdockerError(.protected, "container is protected: \(idOrName)") }
         for name in try names(of: id) { try FileSystem.removeFile(repository.containerNameLink(name)) }
-        // Rename first so a half-removed container is never listed.
-        let doomed = repository.containersDir + "/.rm-" + id
+        // Rename first so a half-removed container is never listed; one left by a kill is reclaimed later.
+        let doomed = repository.containersDir + "/" + Temporary.name(.rm, id)
         guard Glibc.rename(repository.containerDir(id), doomed) == 0 else { throw UdockerError.posix("cannot remove container", id) }
         try FileSystem.removeTree(doomed)
+    }
+
+    /// Reclaims what killed commands left in containers/ (see `Temporary`).
+    public func reclaimAbandoned() {
+        Temporary.reclaim(in: repository.containersDir)
     }
 }

@@ -19,7 +19,7 @@ public struct ImageArchiveLoader {
     public func load(_ source: ArchiveSource, name: String? = nil) throws -> [ImageReference] {
         if let name, !ImageReference.isValidName(name) { throw UdockerError(.invalidInput, "invalid image name: \(name)") }
         try FileSystem.makeDirectories(store.repository.layersDir)
-        let staging = try FileSystem.makeTemporaryDirectory(in: store.repository.layersDir, prefix: ".load-")
+        let staging = try Temporary.makeDirectory(in: store.repository.layersDir, .load)
         defer { try? FileSystem.removeTree(staging) }
         try LayerExtractor.extractPlain(source, into: staging)
 

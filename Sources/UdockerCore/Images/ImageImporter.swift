@@ -16,7 +16,7 @@ public struct ImageImporter {
         guard !store.exists(reference) else { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
         let platform = try platform.map(Platform.parse) ?? Platform.host
         try FileSystem.makeDirectories(store.repository.layersDir)
-        let staging = try FileSystem.makeTemporaryDirectory(in: store.repository.layersDir, prefix: ".import-")
+        let staging = try Temporary.makeDirectory(in: store.repository.layersDir, .import)
         defer { try? FileSystem.removeTree(staging) }
 
         let tarball: String

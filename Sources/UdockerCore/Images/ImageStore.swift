@@ -63,10 +63,16 @@ public struct ImageStore: Sendable {
         let target = repository.layerPath(digest)
         if hasBlob(digest) && FileSystem.size(target) == FileSystem.size(file) { return digest }
         if move, FileSystem.fsyncFile(file), rename(file, target) == 0 { return digest }
-        let ingest = repository.ingestPath(digest)
-        try FileSystem.removeFile(ingest)
-        guard copyfile(file, ingest) else { throw UdockerError.posix("cannot copy", file) }
-        guard rename(ingest, target) == 0 else { throw UdockerError.posix("cannot store blob", target) }
+        let copy = repository.layersDir + "/" + Temporary.name(.blob, String(digest.dropFirst(7).prefix(16)))
+        guard copyfile(file, copy) else {
+            try? FileSystem.removeFile(copy)
+            throw UdockerError.posix("cannot copy", file)
+        }
+        guard rename(copy, target) == 0 else {
+            let error = UdockerError.posix("cannot store blob", target)
+            try? FileSystem.removeFile(copy)
+            throw error
+        }
         return digest
     }
 
@@ -119,9 +125,10 @@ public struct ImageStore: Sendable {
             try checkNameIsFree(reference)
             if exists(reference) && !replace { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
             try FileSystem.makeDirectories(repoDir)
-            let temp = try FileSystem.makeTemporaryDirectory(in: repoDir, prefix: ".tag-")
-            chmod(temp, 0o755)  // mkdtemp makes 0700; udocker's tag directories are 0755
             do {
+                let temp = try Temporary.makeDirectory(in: repoDir, .tag)
+                defer { try? FileSystem.removeTree(temp) }
+                chmod(temp, 0o755)  // mkdtemp makes 0700; udocker's tag directories are 0755
                 // TAG holds "<repodir>:<tag>" as udocker 1.3 writes it.
                 try FileSystem.atomicWrite(repoDir + ":" + reference.tag, to: temp + "/TAG")
                 try FileSystem.touch(temp + "/v2")
@@ -131,7 +138,6 @@ public struct ImageStore: Sendable {
                 }
                 try replaceDirectory(repository.tagDir(reference.name, reference.tag), with: temp)
             } catch {
-                try? FileSystem.removeTree(temp)
                 removeEmptyRepositoryDirectories(reference.name)
                 throw error
             }
@@ -158,18 +164,25 @@ public struct ImageStore: Sendable {
 
     /// Renames `newDir` over `target`, removing what was there. PROTECT marks survive a replacement.
     private func replaceDirectory(_ target: String, with newDir: String) throws {
-        if FileSystem.exists(target) {
-            if FileSystem.exists(target + "/PROTECT") { try FileSystem.touch(newDir + "/PROTECT") }
-            let old = target + ".old-\(getpid())"
-            guard rename(target, old) == 0 else { throw UdockerError.posix("cannot replace", target) }
-            guard rename(newDir, target) == 0 else {
-                rename(old, target)
-                throw UdockerError.posix("cannot replace", target)
-            }
-            try FileSystem.removeTree(old)
-        } else if rename(newDir, target) != 0 {
-            throw UdockerError.posix("cannot create", target)
+        guard FileSystem.exists(target) else {
+            guard rename(newDir, target) == 0 else { throw UdockerError.posix("cannot create", target) }
+            return
         }
+        if FileSystem.exists(target + "/PROTECT") { try FileSystem.touch(newDir + "/PROTECT") }
+        let old = Paths.dirname(target) + "/" + Temporary.name(.old, Paths.basename(target))
+        guard rename(target, old) == 0 else { throw UdockerError.posix("cannot replace", target) }
+        guard rename(newDir, target) == 0 else {
+            rename(old, target)
+            throw UdockerError.posix("cannot replace", target)
+        }
+        // The new tag is in place: a replaced one that cannot be removed now is reclaimed by a later command.
+        do { try FileSystem.removeTree(old) } catch { Log.warning("\(error)") }
+    }
+
+    /// Removes empty directories from `name`'s repository directory up to repos/, as udocker does.
+    private func removeEmptyRepositoryDirectories(_ name: String) {
+        var dir = repository.repoDir(name)
+        while dir.count > repository.reposDir.count, rmdir(dir) == 0 { dir = Paths.dirname(dir) }
     }
 
     /// `tag SRC DST`: a new tag directory with the same manifest and links as the source.
@@ -197,16 +210,13 @@ public struct ImageStore: Sendable {
             let image = try image(reference)
             if image.isProtected { throw UdockerError(.protected, "image is protected: \(reference)") }
             let linked = try FileSystem.list(image.directory).filter { FileSystem.isSymlink(image.directory + "/" + $0) }
-            try FileSystem.removeTree(image.directory)
+            // Renamed first: a tag half removed is never listed, and one left by a kill is reclaimed.
+            let doomed = Paths.dirname(image.directory) + "/" + Temporary.name(.rm, reference.tag)
+            guard rename(image.directory, doomed) == 0 else { throw UdockerError.posix("cannot remove", image.directory) }
+            try FileSystem.removeTree(doomed)
             removeEmptyRepositoryDirectories(reference.name)
             return Set(linked)
         }
-    }
-
-    /// Removes empty directories from `name`'s repository directory up to repos/, as udocker does.
-    private func removeEmptyRepositoryDirectories(_ name: String) {
-        var dir = repository.repoDir(name)
-        while dir.count > repository.reposDir.count, rmdir(dir) == 0 { dir = Paths.dirname(dir) }
     }
 
     /// Blob file names linked from any tag directory.
@@ -220,6 +230,23 @@ public struct ImageStore: Sendable {
             }
         }
         return names
+    }
+
+    // MARK: reclaiming
+
+    /// Reclaims what killed commands left in layers/ and repos/ (see `Temporary`). A killed load, import or pull
+    /// may have moved blobs in without a tag linking them: those go too, when nothing is adding blobs right now.
+    public func reclaimAbandoned() {
+        var reclaimed = Temporary.reclaim(in: repository.layersDir)
+        func scan(_ dir: String) {
+            reclaimed.formUnion(Temporary.reclaim(in: dir))
+            for entry in (try? FileSystem.list(dir)) ?? [] where !entry.hasPrefix(".") {
+                let path = dir + "/" + entry
+                if FileSystem.isDirectory(path) && !FileSystem.isFile(path + "/TAG") { scan(path) }
+            }
+        }
+        scan(repository.reposDir)
+        if !reclaimed.isDisjoint(with: [.load, .import, .blob, .file]) { _ = try? removeUnlinkedBlobs(wait: false) }
     }
 
     // MARK: protection

@@ -124,7 +124,7 @@ public enum FileSystem {
     /// Writes `data` to a temporary name in the same directory, fsyncs it and renames it over `path`:
     /// readers see the old content or the new, never a torn file.
     public static func atomicWrite(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
-        let temp = Paths.dirname(path) + "/." + Paths.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temp = Paths.dirname(path) + "/" + Temporary.name(.file, String(UInt32.random(in: 0...UInt32.max)))
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw UdockerError.posix("cannot create", temp) }
         var ok = true
