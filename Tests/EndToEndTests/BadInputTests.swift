@@ -72,7 +72,7 @@ import UdockerCore
         Case("load under another image's tag directory", expecting: "collides with") {
             ["load", "-i", $0.valid, "fixtures/busybox/protected"]
         },
-        // Archives must be whole.
+        // Archives must be whole, and their layers what their configuration says.
         Case("import of a plain tar cut in the middle of a file", expecting: "truncated") {
             ["import", $0.truncatedLayer, "fixtures/imported:v1"]
         },
@@ -80,10 +80,21 @@ import UdockerCore
             ["import", $0.unterminatedLayer, "fixtures/imported:v1"]
         },
         Case("load of a docker-save whose layer is cut short", expecting: "truncated") { ["load", "-i", $0.truncatedLayerArchive] },
-        // A layer must be what its configuration says.
         Case("load of a docker-save with all-zero diff_ids", expecting: "diff_id") { ["load", "-i", $0.zeroDiffIDs] },
         Case("load of a docker-save with fewer diff_ids than layers", expecting: "diff_id") { ["load", "-i", $0.fewerDiffIDs] },
         Case("load of a docker-save with no diff_ids", expecting: "diff_id") { ["load", "-i", $0.noDiffIDs] },
+        // Names docker's reference grammar refuses, from the archive or the command line.
+        Case("load of an image named .locks:1", expecting: "invalid image name") { ["load", "-i", $0.named[".locks:1"]!] },
+        Case("load of an image named by digest", expecting: "by digest") { ["load", "-i", $0.named[BrokenArchives.digestName]!] },
+        Case("load of an image named UPPER:Tag", expecting: "invalid image name") { ["load", "-i", $0.named["UPPER:Tag"]!] },
+        Case("load under the name .hidden", expecting: "invalid image name") { ["load", "-i", $0.valid, ".hidden"] },
+        Case("load under the name UPPER", expecting: "invalid image name") { ["load", "-i", $0.valid, "UPPER"] },
+        // Option values: an empty one is a value, not a reason to take the next argument; names stay one line.
+        Case("create with an empty --name=", ["create", "--name=", "fixtures/busybox:latest"], expecting: "invalid container name"),
+        Case("create with a newline in the name", ["create", "--name=two\nlines", "fixtures/busybox:latest"],
+             expecting: "invalid container name"),
+        Case("create with a name that looks like an option", ["create", "--name=-x", "fixtures/busybox:latest"],
+             expecting: "invalid container name"),
     ]
 
     @Test(arguments: cases)
@@ -108,7 +119,7 @@ import UdockerCore
     }
 }
 
-/// Damaged archives made from a good fixture.
+/// Damaged archives made from a good fixture, and crafted ones.
 struct BrokenArchives: Sendable {
     let directory: String
     let notATar: String
@@ -126,6 +137,11 @@ struct BrokenArchives: Sendable {
     let zeroDiffIDs: String
     let fewerDiffIDs: String
     let noDiffIDs: String
+    /// docker-save archives of a good layer under each name of `refusedNames`.
+    let named: [String: String]
+
+    static let digestName = "x@sha256:" + String(repeating: "ab", count: 32)
+    static let refusedNames = [".locks:1", digestName, "UPPER:Tag"]
 
     static func make(from image: FixtureImage) throws -> BrokenArchives {
         let dir = try Staging.shared().makeDirectory("broken-archives")
@@ -165,13 +181,18 @@ struct BrokenArchives: Sendable {
         }
         let layers = [CraftedArchive.layer("lower"), CraftedArchive.layer("upper", file: "upper")]
         let zero = "sha256:" + String(repeating: "0", count: 64)
+        var named: [String: String] = [:]
+        for (index, name) in refusedNames.enumerated() {
+            named[name] = try crafted("named-\(index).tar", tags: [name], layers: [layers[0]])
+        }
         let archives = BrokenArchives(
             directory: dir, notATar: notATar, truncated: truncated, missingLayer: missingLayer, ociMissingBlob: ociMissingBlob,
             valid: image.dockerArchive, truncatedLayer: truncatedLayer, unterminatedLayer: unterminatedLayer,
             truncatedLayerArchive: try crafted("truncated-layer-archive.tar", layers: [Data(cut)]),
             zeroDiffIDs: try crafted("zero-diff-ids.tar", layers: layers, diffIDs: [zero, zero]),
             fewerDiffIDs: try crafted("fewer-diff-ids.tar", layers: layers, diffIDs: [Digest.sha256(layers[0])]),
-            noDiffIDs: try crafted("no-diff-ids.tar", layers: layers, diffIDs: []))
+            noDiffIDs: try crafted("no-diff-ids.tar", layers: layers, diffIDs: []),
+            named: named)
         try Files.makeWorldReadable(dir)
         return archives
     }

@@ -27,10 +27,13 @@ public struct ContainerStore: Sendable {
         return parts.count == 5 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLowercase || $0.isNumber } }
     }
 
-    /// udocker's name rule: no `/`, `.`, space or brackets, at most 2048 characters; not shaped like an id.
+    /// udocker's name rule: no `/`, `.`, space or brackets, at most 2048 characters; not shaped like an id. Also
+    /// no control character (a newline would split `ps` rows) and no leading `-` (it would read as an option).
     public static func validateName(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 2048, !name.contains(where: { "/. []".contains($0) }), !isID(name) else {
-            throw UdockerError(.invalidInput, "invalid container name: \(name)")
+        guard !name.isEmpty, name.count <= 2048, !name.hasPrefix("-"), !isID(name),
+              !name.contains(where: { "/. []".contains($0) }),
+              !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw UdockerError(.invalidInput, "invalid container name: \(name.debugDescription.dropFirst().dropLast())")
         }
     }
 
