@@ -44,6 +44,23 @@ extension EngineSuites {
         #expect(try world.sandbox.udocker(["rm", id]).succeeded)
     }
 
+    @Test("F3 → P1 → F3: programs get their original bytes back, and patching again does not grow them")
+    func f3RestoresOriginalBytes() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F3)
+        let program = world.sandbox.udockerDir + "/containers/" + name + "/ROOT/usr/bin/ls"
+        let original = try Data(contentsOf: URL(fileURLWithPath: world.debianBase + "/usr/bin/ls"))
+        let patchedSize = Files.size(program)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: program)) != original, "F3 should have patched /usr/bin/ls")
+        for _ in 0..<2 {
+            #expect(try world.sandbox.udocker(["setup", "--execmode=P1", name]).succeeded)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: program)) == original)
+            #expect(try world.sandbox.udocker(["setup", "--execmode=F3", name]).succeeded)
+            #expect(Files.size(program) == patchedSize)
+        }
+        #expect(try world.run(.F3, ["--", "ls", "/usr/bin/ls"]).out == "/usr/bin/ls\n")
+    }
+
     @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
     func f4NewProgram() throws {
         let world = try EngineWorld.get()

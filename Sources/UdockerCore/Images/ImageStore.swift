@@ -64,7 +64,7 @@ public struct ImageStore: Sendable {
         if hasBlob(digest) && FileSystem.size(target) == FileSystem.size(file) { return digest }
         if move, FileSystem.fsyncFile(file), rename(file, target) == 0 { return digest }
         let copy = repository.layersDir + "/" + Temporary.name(.blob, String(digest.dropFirst(7).prefix(16)))
-        guard copyfile(file, copy) else {
+        guard FileSystem.copyFile(file, to: copy) else {
             try? FileSystem.removeFile(copy)
             throw UdockerError.posix("cannot copy", file)
         }
@@ -290,42 +290,4 @@ public struct ImageStore: Sendable {
         }
         return problems
     }
-}
-
-/// Copies a regular file in the kernel (sendfile), falling back to reads and writes; fsyncs the copy.
-func copyfile(_ source: String, _ target: String) -> Bool {
-    let input = open(source, O_RDONLY | O_CLOEXEC)
-    guard input >= 0 else { return false }
-    defer { close(input) }
-    let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-    guard output >= 0 else { return false }
-    var ok = true
-    var useReadWrite = false
-    while !useReadWrite {
-        let n = sendfile(output, input, nil, 1 << 30)
-        if n == 0 { break }
-        if n < 0 {
-            if errno == EINTR { continue }
-            // Across file systems, or where the kernel lacks it: fall back to plain reads and writes.
-            if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { useReadWrite = true; break }
-            ok = false; break
-        }
-    }
-    if useReadWrite {
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while ok {
-            let n = read(input, &buffer, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; ok = false; break }
-            if n == 0 { break }
-            var written = 0
-            while written < n {
-                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
-                if w < 0 { if errno == EINTR { continue }; ok = false; break }
-                written += w
-            }
-        }
-    }
-    if ok { ok = fsync(output) == 0 }
-    close(output)
-    return ok
 }

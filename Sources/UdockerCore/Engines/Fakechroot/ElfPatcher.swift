@@ -2,8 +2,9 @@ import Foundation
 
 /// F3/F4: points every dynamically linked program in ROOT at the container's loader (PT_INTERP) and library
 /// directories (DT_RPATH) by absolute host paths, using patchelf. Each file's original interpreter and search
-/// path are kept in `patch.list`, so the patch can be undone (P/R modes, --purge) or redone for a new ROOT
-/// (`setup --force` after a move) from the originals.
+/// path are kept in `patch.list`, and its original bytes in `patch.orig/`, so the patch is undone (P/R modes,
+/// --purge) by putting those bytes back — patchelf asked to set the old values again would leave a file larger
+/// each time — and redone for a new ROOT (`setup --force` after a move) from them.
 public struct ElfPatcher: Sendable {
     public struct Original: Sendable, Equatable {
         /// Path relative to ROOT.
@@ -16,11 +17,13 @@ public struct ElfPatcher: Sendable {
     public var patchelf: String
     public var root: String
     public var state: FakechrootState
+    /// The directory keeping each patched file's original bytes, under the sha256 of its path in ROOT.
+    public var originals: String
     /// Only files owned by this uid are changed (others cannot be written anyway).
     public var uid: uid_t
 
-    public init(patchelf: String, root: String, state: FakechrootState, uid: uid_t = getuid()) {
-        self.patchelf = patchelf; self.root = root; self.state = state; self.uid = uid
+    public init(patchelf: String, root: String, state: FakechrootState, originals: String, uid: uid_t = getuid()) {
+        self.patchelf = patchelf; self.root = root; self.state = state; self.originals = originals; self.uid = uid
     }
 
     /// Dynamically linked files under ROOT that need patching: programs (they have an interpreter) and
@@ -68,21 +71,45 @@ public struct ElfPatcher: Sendable {
         return args + [root + original.file]
     }
 
-    /// Runs patchelf over `files` (two at a time per core); returns the files it could not change.
+    /// Patches (or with `restore`, restores) `files`, several at once; returns the files it could not change.
+    /// `originals` must exist.
     public func apply(_ files: [Original], restore: Bool = false) -> [String] {
-        let commands = files.map { restore ? restoreArguments($0) : patchArguments($0) }
         let failures = FailureList()
-        DispatchQueue.concurrentPerform(iterations: commands.count) { index in
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
             let file = root + files[index].file
-            // patchelf rewrites the file in place: it needs write permission, which a layer may not have given.
+            // Files are rewritten in place (hard links share them): that needs write permission, which a layer
+            // may not have given.
             var st = stat()
             let mode = stat(file, &st) == 0 ? st.st_mode : 0
             if mode & S_IWUSR == 0 { chmod(file, mode | S_IWUSR) }
-            let ok = (try? Subprocess.run(commands[index], environment: []).succeeded) ?? false
+            let ok = restore ? self.restore(files[index]) : patch(files[index])
             if mode & S_IWUSR == 0 { chmod(file, mode) }
             if !ok { failures.append(files[index].file) }
         }
         return failures.items.sorted()
+    }
+
+    /// Where `original`'s bytes are kept.
+    func kept(_ original: Original) -> String {
+        originals + "/" + Digest.sha256(Data(original.file.utf8)).dropFirst("sha256:".count)
+    }
+
+    /// Keeps the file's bytes the first time; a file patched before starts again from them. Then patchelf.
+    private func patch(_ original: Original) -> Bool {
+        let file = root + original.file, saved = kept(original)
+        let ready = FileSystem.exists(saved) ? FileSystem.copyFile(saved, to: file) : FileSystem.copyFile(file, to: saved)
+        return ready && ((try? Subprocess.run(patchArguments(original), environment: []).succeeded) ?? false)
+    }
+
+    /// The kept bytes go back; a file patched before bytes were kept gets its old values from patchelf.
+    private func restore(_ original: Original) -> Bool {
+        let saved = kept(original)
+        guard FileSystem.exists(saved) else {
+            return (try? Subprocess.run(restoreArguments(original), environment: []).succeeded) ?? false
+        }
+        guard FileSystem.copyFile(saved, to: root + original.file) else { return false }
+        try? FileSystem.removeFile(saved)
+        return true
     }
 
     // MARK: patch.list

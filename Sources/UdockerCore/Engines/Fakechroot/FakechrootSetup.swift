@@ -204,7 +204,8 @@ public struct FakechrootSetup: Sendable {
         guard let patchelf else {
             throw UdockerError(.notFound, "patchelf not found (install patchelf or set UDOCKER_USE_PATCHELF_EXECUTABLE): F3/F4 need it")
         }
-        return ElfPatcher(patchelf: patchelf, root: root, state: state)
+        try FileSystem.makeDirectories(file(.patchOriginals), mode: 0o700)
+        return ElfPatcher(patchelf: patchelf, root: root, state: state, originals: file(.patchOriginals))
     }
 
     func patchFiles(_ state: FakechrootState, force: Bool) throws {
@@ -249,5 +250,6 @@ public struct FakechrootSetup: Sendable {
             if !failed.isEmpty { Log.warning("patchelf could not restore \(failed.count) files, e.g. \(failed[0])") }
         }
         for name in [ContainerFile.patchList, .patchPath, .patchTime] { try FileSystem.removeFile(file(name)) }
+        try FileSystem.removeTree(file(.patchOriginals))
     }
 }
