@@ -61,6 +61,28 @@ extension EngineSuites {
         #expect(try world.run(.F3, ["--", "ls", "/usr/bin/ls"]).out == "/usr/bin/ls\n")
     }
 
+    @Test("An image's /etc/passwd symlink stays a symlink through F runs and setup --purge, its target whole")
+    func accountSymlinkSurvivesRunsAndPurge() throws {
+        let world = try EngineWorld.get()
+        let clone = try world.sandbox.udocker(["clone", try world.container(.F1)])
+        try #require(clone.succeeded, "\(clone)")
+        let id = clone.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let root = world.sandbox.udockerDir + "/containers/" + id + "/ROOT"
+        let moved = try world.sandbox.run(["/bin/sh", "-c", "mv \(root)/etc/passwd \(root)/usr/lib/passwd && ln -s /usr/lib/passwd \(root)/etc/passwd"])
+        try #require(moved.succeeded, "\(moved)")
+        let original = try Files.read(root + "/usr/lib/passwd")
+        // Set up again, as for an image that shipped the link: F modes make absolute links relative.
+        #expect(try world.sandbox.udocker(["setup", "--execmode=F1", "--force", id]).succeeded)
+        let ran = try world.sandbox.udocker(["run", "--nobanner", id, "/bin/sh", "-c", "id -un; grep -c . /etc/passwd"])
+        #expect(ran.lines == [world.user.name, String(original.split(separator: "\n").count + 1)], "\(ran)")
+        #expect(Files.isSymlink(root + "/etc/passwd"), "the run replaced the link")
+
+        #expect(try world.sandbox.udocker(["setup", "--purge", id]).succeeded)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/etc/passwd")) == "/usr/lib/passwd")
+        #expect(try Files.read(root + "/usr/lib/passwd") == original)
+        #expect(try world.sandbox.udocker(["rm", id]).succeeded)
+    }
+
     @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
     func f4NewProgram() throws {
         let world = try EngineWorld.get()

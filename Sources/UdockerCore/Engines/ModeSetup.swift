@@ -62,10 +62,14 @@ public struct ModeSetup: Sendable {
             let setup = fakechroot(containerDir: containerDir, root: root)
             try setup.apply(.P1, force: false)
             try setup.restoreLinks()
-            if let passwd = try? FileSystem.readString(root + "/etc/passwd"), let group = try? FileSystem.readString(root + "/etc/group") {
+            // The files the container's /etc/passwd and /etc/group lead to, inside ROOT: a link stays a link.
+            let paths = ContainerPaths(root: root)
+            if let passwdFile = paths.hostPath("/etc/passwd"), let groupFile = paths.hostPath("/etc/group"),
+               FileSystem.isFile(passwdFile), FileSystem.isFile(groupFile),
+               let passwd = try? FileSystem.readString(passwdFile), let group = try? FileSystem.readString(groupFile) {
                 let cleaned = AccountFiles.removingAdded(passwd: passwd, group: group)
-                if cleaned.passwd != passwd { try FileSystem.atomicWrite(cleaned.passwd, to: root + "/etc/passwd") }
-                if cleaned.group != group { try FileSystem.atomicWrite(cleaned.group, to: root + "/etc/group") }
+                if cleaned.passwd != passwd { try FileSystem.atomicWrite(cleaned.passwd, to: passwdFile) }
+                if cleaned.group != group { try FileSystem.atomicWrite(cleaned.group, to: groupFile) }
             }
             try FileSystem.removeTree(root + RuncEngine.prootDir)
             let added: [ContainerFile] = [.rootPath, .ldSoPath, .ldSoOrig, .ldLibDirs, .patchTime, .patchPath, .patchList,
