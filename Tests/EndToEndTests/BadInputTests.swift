@@ -108,6 +108,15 @@ import UdockerCore
         #expect(after == before, "repository changed:\n\(after.differences(from: before).joined(separator: "\n"))")
     }
 
+    @Test func anUnreadableConfigFileIsNotCalledMissing() throws {
+        let (sandbox, _) = try Self.world()
+        let file = try sandbox.makeDirectory("config") + "/udocker.conf"
+        try Files.write("[DEFAULT]\nverbose_level = 3\n", to: file, mode: 0o000, owner: sandbox.user)
+        let result = try sandbox.udocker("--config=" + file, "images")
+        expectOneLineError(result)
+        #expect(result.err.contains("cannot read config file") && result.err.contains("Permission denied"), "\(result)")
+    }
+
     @Test(.enabled(if: TestUser.isRunningAsRoot, "only root can check the refusal to run as root"))
     func rootIsRefusedWithoutAllowRoot() throws {
         let (sandbox, _) = try Self.world()
