@@ -25,6 +25,13 @@ struct Context: Sendable {
                                               lock: repository.lockPath("container-" + id))
     }
 
+    /// Removes the temporaries of commands that were killed (their owners provably gone), and blobs that such a
+    /// command moved in without a tag to link them.
+    func reclaimAbandoned() {
+        containers.reclaimAbandoned()
+        images.reclaimAbandoned()
+    }
+
     /// Set by `UdockerMain` before the command runs.
     nonisolated(unsafe) static var current: Context?
 

@@ -37,8 +37,10 @@ public enum UdockerMain {
             if options.version { Output.stdout(UdockerVersion.string + "\n"); exit(0) }
             if options.help || rest.isEmpty { Output.stdout(UdockerCommand.helpMessage() + "\n"); exit(0) }
             if geteuid() == 0 && !options.allowRoot { throw UdockerError(.permission, "do not run as root !") }
-            var command = try UdockerCommand.parseAsRoot(rest)
-            Context.current = try Context.make(options, createRepository: !(command is HelpLikeCommand))
+            var command = try UdockerCommand.parseAsRoot(EmptyOptionValues.expand(rest))
+            let context = try Context.make(options, createRepository: !(command is HelpLikeCommand))
+            Context.current = context
+            if command is ChangesRepository { context.reclaimAbandoned() }
             try command.run()
             exit(0)
         } catch {
@@ -70,3 +72,6 @@ public enum UdockerMain {
 
 /// Commands that must work without creating a repository (version, showconf).
 protocol HelpLikeCommand {}
+
+/// Commands that add to or remove from the repository: they first reclaim what killed commands left there.
+protocol ChangesRepository {}

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 import CommandExpectations
+import UdockerCore
 
 /// Containers through the binary: create, ps, inspect, names, clone, export/import, protect, rm.
 @Suite struct ContainerTests {
@@ -119,6 +120,30 @@ import CommandExpectations
         #expect(try sandbox.listedContainers().isEmpty)
         #expect(Files.list(sandbox.repositoryPath("containers")).filter { !$0.hasPrefix(".") }.isEmpty,
                 "rm leaves neither the container nor its names")
+    }
+
+    /// 25 components of 200 bytes: deeper than PATH_MAX, so no path string reaches the bottom. Everything that walks
+    /// a container must work on descriptors: clone, export, setup --purge and rm.
+    @Test func pathsDeeperThanPathMaxAreClonedExportedAndRemoved() throws {
+        let sandbox = try Sandbox()
+        let deep = Array(repeating: String(repeating: "d", count: 200), count: 25).joined(separator: "/")
+        let layer = sandbox.directory + "/deep.tar"
+        let fd = open(layer, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let writer = try TarWriter(descriptor: fd)
+        try writer.add(.file(deep + "/bottom", "at the bottom\n"))
+        try writer.add(.symlink(deep + "/absolute", to: "/etc/passwd"))
+        try writer.finish()
+        close(fd)
+        try requireSuccess(sandbox.udocker("import", layer, "fixtures/deep:1"))
+        try requireSuccess(sandbox.udocker("create", "--name=deep", "fixtures/deep:1"))
+        try requireSuccess(sandbox.udocker("clone", "--name=deep-copy", "deep"))
+        let exported = sandbox.directory + "/deep-export.tar"
+        try requireSuccess(sandbox.udocker("export", "-o", exported, "deep-copy"))
+        #expect(try Command.run(["tar", "-tf", exported]).lines.contains { $0.hasSuffix("/bottom") })
+        try requireSuccess(sandbox.udocker("setup", "--purge", "deep"))
+        try requireSuccess(sandbox.udocker("rm", "deep", "deep-copy"))
+        #expect(try sandbox.listedContainers().isEmpty)
+        try sandbox.expectConsistentRepository()
     }
 
     @Test func rmOfTheLastContainerKeepsTheImage() throws {

@@ -91,6 +91,27 @@ import CommandExpectations
         #expect(sandbox.blobs().isEmpty)
     }
 
+    /// `nest:1` is stored in repos/nest/1/, which is also the repository directory of `nest/1`: neither name may
+    /// replace or hide the other, in either order.
+    @Test func aNameNeverReplacesOrHidesAnotherImage() throws {
+        let sandbox = try Sandbox()
+        let image = try Fixtures.busybox()
+        try sandbox.load(image)
+        try requireSuccess(sandbox.udocker("tag", image.reference, "nest/1:2"))
+        let replacing = try sandbox.udocker("tag", image.reference, "nest:1")
+        expectOneLineError(replacing)
+        #expect(replacing.err.contains("nest:1 collides with repository nest/1"), "\(replacing)")
+        expectSuccess(try sandbox.udocker("verify", "nest/1:2"))
+
+        try requireSuccess(sandbox.udocker("tag", image.reference, "other:1"))
+        let hiding = try sandbox.udocker("tag", image.reference, "other/1:2")
+        expectOneLineError(hiding)
+        #expect(hiding.err.contains("other/1:2 collides with image other:1"), "\(hiding)")
+        try requireSuccess(sandbox.udocker("rmi", "other:1"))
+        #expect(try sandbox.listedImages() == [image.reference, "nest/1:2"])
+        try sandbox.expectConsistentRepository()
+    }
+
     @Test func protectedImagesCannotBeRemoved() throws {
         let sandbox = try Sandbox()
         let image = try Fixtures.busybox()

@@ -82,6 +82,15 @@ import CommandExpectations
         #expect(try Files.read(volume + "/out.txt") == "from the container\n")
     }
 
+    /// `--entrypoint=` is an empty value (clearing the image's entrypoint), not a request for the next argument;
+    /// an option-looking word after the container is the command's own.
+    @Test func anEmptyOptionValueIsAValue() throws {
+        let sandbox = try Self.sandbox()
+        let result = try sandbox.udocker(["run", "--nobanner", "--entrypoint=", "p1", "/bin/echo", "hi", "--name="])
+        expectSuccess(result)
+        #expect(result.out == "hi --name=\n", "\(result)")
+    }
+
     @Test(arguments: modes)
     func removesTheContainerWithRm(mode: String) throws {
         let sandbox = try Sandbox()

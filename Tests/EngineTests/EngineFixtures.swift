@@ -15,7 +15,8 @@ final class EngineWorld: @unchecked Sendable {
     private var containers: [ExecMode: String] = [:]
     private let lock = NSLock()
     private let debianTar: String
-    private let debianBase: String
+    /// The Debian root as mmdebstrap made it: what the F3/F4 containers' files were before any patch.
+    let debianBase: String
 
     static let shared = OnceValue<EngineWorld>()
     static func get() throws -> EngineWorld { try shared.get { try EngineWorld() } }

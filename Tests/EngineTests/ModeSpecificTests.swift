@@ -56,6 +56,45 @@ extension EngineSuites {
         #expect(try world.sandbox.udocker(["rm", id]).succeeded)
     }
 
+    @Test("F3 → P1 → F3: programs get their original bytes back, and patching again does not grow them")
+    func f3RestoresOriginalBytes() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F3)
+        let program = world.sandbox.udockerDir + "/containers/" + name + "/ROOT/usr/bin/ls"
+        let original = try Data(contentsOf: URL(fileURLWithPath: world.debianBase + "/usr/bin/ls"))
+        let patchedSize = Files.size(program)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: program)) != original, "F3 should have patched /usr/bin/ls")
+        for _ in 0..<2 {
+            #expect(try world.sandbox.udocker(["setup", "--execmode=P1", name]).succeeded)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: program)) == original)
+            #expect(try world.sandbox.udocker(["setup", "--execmode=F3", name]).succeeded)
+            #expect(Files.size(program) == patchedSize)
+        }
+        #expect(try world.run(.F3, ["--", "ls", "/usr/bin/ls"]).out == "/usr/bin/ls\n")
+    }
+
+    @Test("An image's /etc/passwd symlink stays a symlink through F runs and setup --purge, its target whole")
+    func accountSymlinkSurvivesRunsAndPurge() throws {
+        let world = try EngineWorld.get()
+        let clone = try world.sandbox.udocker(["clone", try world.container(.F1)])
+        try #require(clone.succeeded, "\(clone)")
+        let id = clone.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        let root = world.sandbox.udockerDir + "/containers/" + id + "/ROOT"
+        let moved = try world.sandbox.run(["/bin/sh", "-c", "mv \(root)/etc/passwd \(root)/usr/lib/passwd && ln -s /usr/lib/passwd \(root)/etc/passwd"])
+        try #require(moved.succeeded, "\(moved)")
+        let original = try Files.read(root + "/usr/lib/passwd")
+        // Set up again, as for an image that shipped the link: F modes make absolute links relative.
+        #expect(try world.sandbox.udocker(["setup", "--execmode=F1", "--force", id]).succeeded)
+        let ran = try world.sandbox.udocker(["run", "--nobanner", id, "/bin/sh", "-c", "id -un; grep -c . /etc/passwd"])
+        #expect(ran.lines == [world.user.name, String(original.split(separator: "\n").count + 1)], "\(ran)")
+        #expect(Files.isSymlink(root + "/etc/passwd"), "the run replaced the link")
+
+        #expect(try world.sandbox.udocker(["setup", "--purge", id]).succeeded)
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: root + "/etc/passwd")) == "/usr/lib/passwd")
+        #expect(try Files.read(root + "/usr/lib/passwd") == original)
+        #expect(try world.sandbox.udocker(["rm", id]).succeeded)
+    }
+
     @Test("F4: a dynamically linked program copied in after setup runs and gets patched")
     func f4NewProgram() throws {
         let world = try EngineWorld.get()

@@ -72,9 +72,9 @@ public struct Sandbox: Sendable {
     public func remove() { Files.removeTree(directory) }
 }
 
-/// A recursive listing of a tree: for each path its type, permission bits, and for files their size and
-/// content digest, for links their target. Two snapshots are equal when the trees are byte for byte the same
-/// (times are not compared).
+/// A recursive listing of a tree (the top-level `.locks` aside): for each path its type, permission bits, and for
+/// files their size and content digest, for links their target. Two snapshots are equal when the trees are byte
+/// for byte the same (times are not compared).
 public struct TreeSnapshot: Equatable, Sendable, CustomStringConvertible {
     public let root: String
     /// Relative path → "dir 0755", "file 0644 <size> <sha256>", "link -> <target>", "other".
@@ -91,7 +91,10 @@ public struct TreeSnapshot: Equatable, Sendable, CustomStringConvertible {
             switch st.st_mode & S_IFMT {
             case S_IFDIR:
                 entries[relative] = "dir \(mode)"
-                for name in Files.list(path) { try walk(relative.isEmpty ? name : relative + "/" + name) }
+                // Lock files are not content: udocker makes one the first time it locks a name and keeps it.
+                for name in Files.list(path) where !(relative.isEmpty && name == ".locks") {
+                    try walk(relative.isEmpty ? name : relative + "/" + name)
+                }
             case S_IFREG:
                 entries[relative] = "file \(mode) \(st.st_size) \(try Self.digest(path))"
             case S_IFLNK:

@@ -96,6 +96,17 @@ public enum Files {
         return lstat(path, &st) == 0
     }
 
+    public static func isSymlink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// True for a real directory (not a link to one).
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
     /// Size in bytes (of the link itself for a symlink); -1 when missing.
     public static func size(_ path: String) -> Int64 {
         var st = stat()

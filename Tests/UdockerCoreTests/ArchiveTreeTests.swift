@@ -90,16 +90,40 @@ import Testing
         #expect(scratch.text("a") == "a")
     }
 
-    @Test func uncompressedDigestIsTheDiffID() throws {
+    @Test func inspectingALayerGivesItsDigestAndDiffID() throws {
         let scratch = try ArchiveScratch()
         let entries: [TarEntry] = [.file("a", "content")]
         let plain = try scratch.layer("plain.tar", entries)
         let compressed = try scratch.layer("compressed.tar.gz", gzip: true, entries)
         let diffID = try Digest.sha256(file: plain)
-        #expect(try ArchiveInspector.uncompressedDigest(of: .file(plain)) == diffID)
+        #expect(try ArchiveInspector.inspectLayer(plain) == LayerDigests(digest: diffID, diffID: diffID))
         // gzip output is deterministic here: same members, same times.
-        let gunzipped = try ArchiveInspector.uncompressedDigest(of: .file(compressed))
-        #expect(gunzipped == diffID)
-        #expect(try Digest.sha256(file: compressed) != diffID)
+        #expect(try ArchiveInspector.inspectLayer(compressed) == LayerDigests(digest: try Digest.sha256(file: compressed), diffID: diffID))
+    }
+
+    /// A layer must be a whole tar archive: cut in a member's data, in a header, where the end-of-archive marker
+    /// should be, or in its compressed stream, it is refused; so is what is no tar at all.
+    @Test(arguments: ["in the data", "in a header", "before the end marker", "in the gzip stream", "not a tar", "empty"])
+    func aLayerThatIsNotAWholeTarIsRefused(damage: String) throws {
+        let scratch = try ArchiveScratch()
+        let entries: [TarEntry] = [.file("big", String(repeating: "x", count: 100_000)), .file("after", "after")]
+        let plain = try FileSystem.read(try scratch.layer("plain.tar", entries))
+        let gzip = try FileSystem.read(try scratch.layer("plain.tar.gz", gzip: true, entries))
+        let afterBig = 512 + 100_352  // the first member's header and padded data
+        let bytes: Data
+        switch damage {
+        case "in the data": bytes = plain.prefix(512 + 50_000)
+        case "in a header": bytes = plain.prefix(afterBig + 100)
+        case "before the end marker": bytes = plain.prefix(afterBig + 1024)
+        case "in the gzip stream": bytes = gzip.prefix(gzip.count - 30)
+        case "not a tar": bytes = Data(String(repeating: "not a tar archive ", count: 100).utf8)
+        default: bytes = Data()
+        }
+        let path = scratch.dir + "/damaged"
+        try FileSystem.atomicWrite(bytes, to: path)
+        let error = #expect(throws: UdockerError.self) { try ArchiveInspector.inspectLayer(path) }
+        #expect(error?.code == .invalidInput, "\(String(describing: error))")
+        let expected = ["not a tar", "empty"].contains(damage) ? "not a tar archive" : "truncated"
+        #expect(error?.description.contains(expected) == true, "\(String(describing: error))")
     }
 }

@@ -30,7 +30,7 @@ struct ImageFixtures {
     @discardableResult
     func storeImage(_ name: String) throws -> StoredImage {
         let files = [try layerFile("base.tar.gz", Self.baseLayer, gzip: true), try layerFile("top.tar", Self.topLayer, gzip: false)]
-        let diffIDs = try files.map { try ArchiveInspector.uncompressedDigest(of: .file($0)) }
+        let diffIDs = try files.map { try ArchiveInspector.inspectLayer($0).diffID }
         let layers = try files.map { try store.addBlob(file: $0) }
         let config = try store.addBlob(config(diffIDs: diffIDs))
         let manifest = try DockerSchema2Manifest(config: config, layers: layers).json(in: repository)
@@ -186,7 +186,7 @@ struct OCILayoutBuilder {
 
     @Test func handMadeOCILayoutLoads() throws {
         let layer = try FileSystem.read(try images.layerFile("layer.tar.gz", ImageFixtures.baseLayer, gzip: true))
-        let diffID = try ArchiveInspector.uncompressedDigest(of: .file(scratch.dir + "/layer.tar.gz"))
+        let diffID = try ArchiveInspector.inspectLayer(scratch.dir + "/layer.tar.gz").diffID
         var layout = OCILayoutBuilder()
         layout.addImage(config: images.config(diffIDs: [diffID]), layers: [layer],
                         annotations: ["org.opencontainers.image.ref.name": "v1"])
@@ -210,10 +210,15 @@ struct OCILayoutBuilder {
         let host = Platform.host
         let other = host.architecture == "arm64" ? "amd64" : "arm64"
         var layout = OCILayoutBuilder()
-        let layers = [other, host.architecture].map { Data("layer for \($0)".utf8) }
-        let foreign = layout.addImage(config: Data(#"{"architecture":"\#(other)"}"#.utf8), layers: [layers[0]], annotations: nil,
+        let layers = try [other, host.architecture].map {
+            try FileSystem.read(try images.layerFile("\($0).tar", [.file("arch", $0)], gzip: false))
+        }
+        func config(_ architecture: String, _ layer: Data) -> Data {
+            Data(#"{"architecture":"\#(architecture)","rootfs":{"type":"layers","diff_ids":["\#(Digest.sha256(layer))"]}}"#.utf8)
+        }
+        let foreign = layout.addImage(config: config(other, layers[0]), layers: [layers[0]], annotations: nil,
                                       platform: ["os": "linux", "architecture": other], indexed: false)
-        let native = layout.addImage(config: Data(#"{"architecture":"\#(host.architecture)"}"#.utf8), layers: [layers[1]],
+        let native = layout.addImage(config: config(host.architecture, layers[1]), layers: [layers[1]],
                                      annotations: nil, platform: ["os": "linux", "architecture": host.architecture], indexed: false)
         var index = layout.add(try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "manifests": [foreign, native]]))
         index["mediaType"] = "application/vnd.oci.image.index.v1+json"
@@ -238,6 +243,7 @@ struct OCILayoutBuilder {
         let before = loaded.repositorySnapshot
         let tarball = scratch.dir + "/bad.tar"
         let layer = try images.layerFile("layer.tar", ImageFixtures.baseLayer, gzip: false)
+        let second = try FileSystem.read(try images.layerFile("second.tar", [.file("second", "2")], gzip: false))
         func dockerSave(_ manifest: String, config: String = "{}", withLayer: Bool = true) throws {
             let fd = open(tarball, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             defer { close(fd) }
@@ -250,8 +256,9 @@ struct OCILayoutBuilder {
         func oci(corrupting: (OCILayoutBuilder) -> String?) throws {
             var layout = OCILayoutBuilder()
             let first = try FileSystem.read(layer)
-            layout.addImage(config: Data("{}".utf8), layers: [first], annotations: ["io.containerd.image.name": "one:1"])
-            layout.addImage(config: Data(#"{"os":"linux"}"#.utf8), layers: [Data("second".utf8)],
+            layout.addImage(config: images.config(diffIDs: [Digest.sha256(first)]), layers: [first],
+                            annotations: ["io.containerd.image.name": "one:1"])
+            layout.addImage(config: images.config(diffIDs: [Digest.sha256(second)]), layers: [second],
                             annotations: ["io.containerd.image.name": "two:2"])
             try layout.write(to: tarball, corrupting: corrupting(layout))
         }
@@ -263,12 +270,46 @@ struct OCILayoutBuilder {
         case .unreadableConfig: try dockerSave(#"[{"Config":"cfg.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}]"#, config: "{")
         case .corruptedOCILayer: try oci { _ in Digest.sha256(try! FileSystem.read(layer)) }
         case .corruptedOCIManifest: try oci { $0.index[0]["digest"] as? String }
-        case .corruptedSecondImage: try oci { _ in Digest.sha256(Data("second".utf8)) }
+        case .corruptedSecondImage: try oci { _ in Digest.sha256(second) }
         }
         let error = #expect(throws: UdockerError.self) { try loader.load(.file(tarball)) }
         let corrupted: Set<BadArchive> = [.corruptedOCILayer, .corruptedOCIManifest, .corruptedSecondImage]
         #expect(error?.code == (corrupted.contains(bad) ? .digestMismatch : .invalidInput), "\(error.map(String.init(describing:)) ?? "")")
         #expect(loaded.repositorySnapshot == before)
+    }
+
+    /// verify reads every layer to its end-of-archive marker and checks its uncompressed digest against the
+    /// configuration's diff_id.
+    @Test func verifyFindsWrongDiffIDsAndLayersCutShort() throws {
+        let store = loaded.store
+        let base = try images.layerFile("base.tar.gz", ImageFixtures.baseLayer, gzip: true)
+        let top = try images.layerFile("top.tar", ImageFixtures.topLayer, gzip: false)
+        let baseDiffID = try ArchiveInspector.inspectLayer(base).diffID
+        func tag(_ name: String, layers files: [String], diffIDs: [String]) throws -> ImageReference {
+            let layers = try files.map { try store.addBlob(file: $0) }
+            let config = try store.addBlob(images.config(diffIDs: diffIDs))
+            let manifest = try DockerSchema2Manifest(config: config, layers: layers).json(in: target.repository)
+            let reference = try ImageReference.parse(name)
+            try store.storeTag(reference, manifest: manifest, config: config, layers: layers)
+            return reference
+        }
+        let good = try tag("good:1", layers: [base, top], diffIDs: [baseDiffID, try Digest.sha256(file: top)])
+        #expect(try store.verify(good).isEmpty)
+
+        let zero = "sha256:" + String(repeating: "0", count: 64)
+        let wrong = try tag("wrong:1", layers: [base, top], diffIDs: [baseDiffID, zero])
+        let wrongProblems = try store.verify(wrong)
+        #expect(wrongProblems.contains { $0.contains("diff_id") }, "\(wrongProblems)")
+        let short = try tag("short:1", layers: [base, top], diffIDs: [baseDiffID])
+        let shortProblems = try store.verify(short)
+        #expect(shortProblems.contains { $0.contains("diff_id") }, "\(shortProblems)")
+
+        // Cut in the middle of app/run's data; the blob is named by the digest of what is left.
+        let cut = scratch.dir + "/cut.tar"
+        try FileSystem.atomicWrite(try FileSystem.read(top).prefix(1026), to: cut)
+        let truncated = try tag("cut:1", layers: [base, cut], diffIDs: [baseDiffID, try Digest.sha256(file: cut)])
+        let truncatedProblems = try store.verify(truncated)
+        #expect(truncatedProblems.contains { $0.contains("truncated") }, "\(truncatedProblems)")
     }
 
     @Test(arguments: [false, true])
@@ -284,7 +325,7 @@ struct OCILayoutBuilder {
         #expect(config?["architecture"] as? String == "arm64")
         #expect(config?["variant"] as? String == "v8")
         let diffIDs = (config?["rootfs"] as? [String: Any])?["diff_ids"] as? [String]
-        #expect(diffIDs == [try ArchiveInspector.uncompressedDigest(of: .file(loaded.repository.layerPath(digest)))])
+        #expect(diffIDs == [try ArchiveInspector.inspectLayer(loaded.repository.layerPath(digest)).diffID])
         #expect(try loaded.extracted(image).contains("etc/os-release"))
 
         let before = loaded.repositorySnapshot

@@ -14,15 +14,27 @@ final class TemporaryRepository {
 }
 
 @Suite struct ImageStoreTests {
-    /// Stores an image of the given layer contents and returns its layer digests.
+    /// Stores an image whose layers are tars of one file holding the given contents; returns the layer digests.
     func storeImage(_ store: ImageStore, _ name: String, layers: [String]) throws -> [String] {
-        let digests = try layers.map { try store.addBlob(Data($0.utf8)) }
+        let digests = try layers.map { try store.addBlob(Self.tar(file: "content", $0)) }
         let config = try store.addBlob(Data(#"{"architecture":"amd64","os":"linux","config":{"Cmd":["sh"]}}"#.utf8))
         let manifest = try JSONSerialization.data(withJSONObject: [
             "schemaVersion": 2, "config": ["digest": config], "layers": digests.map { ["digest": $0] },
         ])
         try store.storeTag(try ImageReference.parse(name), manifest: manifest, config: config, layers: digests)
         return digests
+    }
+
+    /// A tar archive of one file, as bytes.
+    static func tar(file name: String, _ content: String) throws -> Data {
+        let path = try FileSystem.makeTemporaryDirectory(in: "/tmp", prefix: "udtar-") + "/layer.tar"
+        defer { try? FileSystem.removeTree(Paths.dirname(path)) }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let writer = try TarWriter(descriptor: fd)
+        try writer.add(.file(name, content))
+        try writer.finish()
+        close(fd)
+        return try FileSystem.read(path)
     }
 
     @Test func sharedBlobsSurviveUntilTheLastImageGoes() throws {
@@ -54,6 +66,19 @@ final class TemporaryRepository {
         #expect(image.layerIDs == digests)
         #expect(try image.config().cmd == ["sh"])
         #expect(try image.config().platform == "linux/amd64")
+    }
+
+    /// `nest:1` lives in repos/nest/1/, the repository directory of `nest/1`: whichever comes first stays whole.
+    @Test(arguments: [("nest/1:2", "nest:1"), ("nest:1", "nest/1:2")])
+    func namesSharingADirectoryAreRefused(first: String, second: String) throws {
+        let temp = try TemporaryRepository()
+        let store = ImageStore(repository: temp.repository)
+        let digests = try storeImage(store, first, layers: ["x"])
+        let error = #expect(throws: UdockerError.self) { try storeImage(store, second, layers: ["y"]) }
+        #expect(error?.description.contains("collides with") == true, "\(String(describing: error))")
+        #expect(try store.list().map(\.description) == [first])
+        #expect(try store.image(try .parse(first)).layerIDs == digests)
+        #expect(try store.verify(try .parse(first)).isEmpty)
     }
 
     @Test func protectedImagesAreNotRemoved() throws {
@@ -105,6 +130,30 @@ final class TemporaryRepository {
         let wrong = "sha256:" + String(repeating: "0", count: 64)
         #expect(throws: UdockerError.self) { try store.addBlob(file: file, expected: wrong) }
         #expect(try FileSystem.list(temp.repository.layersDir).isEmpty)
+    }
+}
+
+@Suite struct FileSystemTests {
+    /// A tree deeper than PATH_MAX: every path string to its bottom is too long for the kernel.
+    @Test func removeTreeReachesBeyondPathMax() throws {
+        let temp = try TemporaryRepository()
+        let top = temp.repository.topDir + "/deep"
+        try FileSystem.makeDirectories(top)
+        var fd = open(top, O_RDONLY | O_DIRECTORY)
+        let component = String(repeating: "d", count: 200)
+        for _ in 0..<25 {
+            try #require(mkdirat(fd, component, 0o700) == 0)
+            let next = openat(fd, component, O_RDONLY | O_DIRECTORY)
+            close(fd)
+            fd = next
+        }
+        let file = openat(fd, "file", O_WRONLY | O_CREAT, 0o400)
+        try #require(file >= 0)
+        close(file)
+        fchmod(fd, 0o500)
+        close(fd)
+        try FileSystem.removeTree(top)
+        #expect(!FileSystem.exists(top))
     }
 }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct CloneCommand: ParsableCommand {
+struct CloneCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(commandName: "clone", abstract: "Copy a container; prints the new id.")
 
     @Option(name: .customLong("name"), help: "Name for the copy.") var name: String?

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import UdockerCore
 
-struct ImportCommand: ParsableCommand {
+struct ImportCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
         commandName: "import",
         abstract: "Import a tarball of a file system as a one-layer image, or as a container.",

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import UdockerCore
 
-struct LoadCommand: ParsableCommand {
+struct LoadCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
         commandName: "load",
         abstract: "Load images from a docker-save or OCI image-layout tarball; prints the names loaded.")

@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct PullCommand: ParsableCommand {
+struct PullCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
         commandName: "pull", abstract: "Download an image from a registry (Docker Hub unless the name names one).",
         discussion: """

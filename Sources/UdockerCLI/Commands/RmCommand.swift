@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct RmCommand: ParsableCommand {
+struct RmCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete containers.")
 
     @Flag(name: .customShort("f"), help: "Remove even when the files inside are read-only.") var force = false

@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct RmiCommand: ParsableCommand {
+struct RmiCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Delete an image; blobs no other image uses are removed.")
 
     @Flag(name: .customShort("f"), help: "Continue when a blob cannot be removed.") var force = false

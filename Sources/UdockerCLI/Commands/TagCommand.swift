@@ -1,7 +1,7 @@
 import ArgumentParser
 import UdockerCore
 
-struct TagCommand: ParsableCommand {
+struct TagCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name:tag.")
     @Argument(help: "Existing image.") var source: String
     @Argument(help: "New image name.") var target: String

@@ -159,22 +159,3 @@ struct LibarchiveMessage: Error, CustomStringConvertible {
         description = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
     }
 }
-
-/// Facts about an archive file that callers need without extracting it.
-public enum ArchiveInspector {
-    /// The sha256 of the decompressed stream (a layer's DiffID); for an uncompressed tar, of the file itself.
-    public static func uncompressedDigest(of source: ArchiveSource) throws -> String {
-        let reader = try ArchiveReader(source, rawData: true)
-        let hasher = SHA256Hasher()
-        // The raw format presents the whole decompressed stream as a single member.
-        if try reader.next() != nil { try reader.readData { block, _ in hasher.update(block) } }
-        return hasher.finalize()
-    }
-
-    /// Reads the first member header: throws when the file is not a (possibly compressed) tar archive.
-    /// An empty archive is valid.
-    public static func checkIsTar(_ source: ArchiveSource) throws {
-        let reader = try ArchiveReader(source)
-        _ = try reader.next()
-    }
-}

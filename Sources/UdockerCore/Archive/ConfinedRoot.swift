@@ -72,23 +72,7 @@ final class ConfinedRoot {
     /// removal must not fail on a read-only directory). Symlinks are removed, never followed.
     func remove(_ name: [CChar], in directory: Int32) throws {
         guard let st = try DescriptorCalls.status(name, in: directory) else { return }
-        if DescriptorCalls.isDirectory(st) {
-            let fd = openat(directory, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else { throw UdockerError.posix("cannot open directory", DescriptorCalls.display(name)) }
-            fchmod(fd, 0o700)
-            do {
-                for child in try DescriptorCalls.list(fd) { try remove(child, in: fd) }
-            } catch {
-                close(fd)
-                throw error
-            }
-            close(fd)
-            guard unlinkat(directory, name, AT_REMOVEDIR) == 0 else {
-                throw UdockerError.posix("cannot remove directory", DescriptorCalls.display(name))
-            }
-        } else if unlinkat(directory, name, 0) != 0 && errno != ENOENT {
-            throw UdockerError.posix("cannot remove", DescriptorCalls.display(name))
-        }
+        try FileSystem.removeEntry(name, in: directory)
         // A removed directory or symlink may be one the cached chain went through.
         if DescriptorCalls.isDirectory(st) || DescriptorCalls.isSymlink(st) { chainIsStale = true }
     }

@@ -10,21 +10,8 @@ enum DescriptorCalls {
     /// The entries of a directory (without `.` and `..`), sorted bytewise so that archives come out the same
     /// every time. `directory` may be an O_PATH descriptor; it stays open.
     static func list(_ directory: Int32) throws -> [[CChar]] {
-        let fd = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0, let stream = fdopendir(fd) else {
-            if fd >= 0 { close(fd) }
-            throw UdockerError.posix("cannot list", "directory")
-        }
-        defer { closedir(stream) }
-        var names: [[CChar]] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [CChar] in
-                raw.bindMemory(to: CChar.self).prefix(while: { $0 != 0 }) + [0]
-            }
-            if name == [46, 0] || name == [46, 46, 0] { continue }
-            names.append(name)
-        }
-        return names.sorted { $0.lexicographicallyPrecedes($1) { UInt8(bitPattern: $0) < UInt8(bitPattern: $1) } }
+        try FileSystem.entries(ofDirectory: directory)
+            .sorted { $0.lexicographicallyPrecedes($1) { UInt8(bitPattern: $0) < UInt8(bitPattern: $1) } }
     }
 
     /// lstat of `name` in `directory`; nil when it does not exist.

@@ -27,10 +27,13 @@ public struct ContainerStore: Sendable {
         return parts.count == 5 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy { $0.isLowercase || $0.isNumber } }
     }
 
-    /// udocker's name rule: no `/`, `.`, space or brackets, at most 2048 characters; not shaped like an id.
+    /// udocker's name rule: no `/`, `.`, space or brackets, at most 2048 characters; not shaped like an id. Also
+    /// no control character (a newline would split `ps` rows) and no leading `-` (it would read as an option).
     public static func validateName(_ name: String) throws {
-        guard !name.isEmpty, name.count <= 2048, !name.contains(where: { "/. []".contains($0) }), !isID(name) else {
-            throw UdockerError(.invalidInput, "invalid container name: \(name)")
+        guard !name.isEmpty, name.count <= 2048, !name.hasPrefix("-"), !isID(name),
+              !name.contains(where: { "/. []".contains($0) }),
+              !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw UdockerError(.invalidInput, "invalid container name: \(name.debugDescription.dropFirst().dropLast())")
         }
     }
 
@@ -65,7 +68,7 @@ public struct ContainerStore: Sendable {
 
     public func names(of id: String) throws -> [String] {
         try FileSystem.list(repository.containersDir).filter {
-            FileSystem.isSymlink(repository.containerNameLink($0))
+            !$0.hasPrefix(".") && FileSystem.isSymlink(repository.containerNameLink($0))
                 && FileSystem.readLink(repository.containerNameLink($0)).map(Paths.basename) == id
         }
     }
@@ -92,10 +95,10 @@ public struct ContainerStore: Sendable {
     // MARK: creating
 
     /// Builds a container in a temporary directory and renames it into place when complete.
-    /// `populate` fills the ROOT directory it is given.
-    public func create(imageName: String, configJSON: Data?, name: String?,
+    /// `populate` fills the ROOT directory it is given. See `createDirectory` for `name` and `force`.
+    public func create(imageName: String, configJSON: Data?, name: String?, force: Bool = false,
                        populate: (_ root: String) throws -> Void) throws -> String {
-        try createDirectory(name: name) { dir in
+        try createDirectory(name: name, force: force) { dir in
             try FileSystem.makeDirectories(dir + "/ROOT")
             try populate(dir + "/ROOT")
             try FileSystem.atomicWrite(imageName, to: dir + "/" + ContainerFile.imageRepoName.rawValue)
@@ -106,15 +109,39 @@ public struct ContainerStore: Sendable {
     /// The one way a container directory comes to exist: `populate` fills a hidden temporary directory (ROOT and
     /// the bookkeeping files), which is renamed to `containers/<new id>` only when complete, then named.
     /// A failure, or a kill, leaves nothing that `ps` lists.
-    public func createDirectory(name: String?, populate: (_ containerDir: String) throws -> Void) throws -> String {
-        if let name {
-            try Self.validateName(name)
-            if FileSystem.exists(repository.containerNameLink(name)) {
-                throw UdockerError(.alreadyExists, "container name already exists: \(name)")
+    ///
+    /// With a `name`, creation holds that name's lock throughout: of many creates of one name at once, one
+    /// makes the container, and the others wait for it and then fail as a later create would (`force`: each
+    /// makes its container and takes the name over in turn, as one after the other would).
+    public func createDirectory(name: String?, force: Bool = false,
+                                populate: (_ containerDir: String) throws -> Void) throws -> String {
+        guard let name else { return try buildDirectory(populate) }
+        try checkCanName(name, force: force)
+        return try FileLock.withLock(nameLock(name)) {
+            try checkCanName(name, force: force)
+            let id = try buildDirectory(populate)
+            do {
+                try link(name, to: id, replacing: force)
+            } catch {
+                try? remove(id)
+                throw error
             }
+            return id
         }
+    }
+
+    /// Throws unless a new container could be given `name` now (with `force`, taking it from another).
+    public func checkCanName(_ name: String, force: Bool = false) throws {
+        try Self.validateName(name)
+        let link = repository.containerNameLink(name)
+        if force ? FileSystem.isDirectory(link) : FileSystem.exists(link) {
+            throw UdockerError(.alreadyExists, "container name already exists: \(name)")
+        }
+    }
+
+    private func buildDirectory(_ populate: (_ containerDir: String) throws -> Void) throws -> String {
         try FileSystem.makeDirectories(repository.containersDir)
-        let temp = try FileSystem.makeTemporaryDirectory(in: repository.containersDir, prefix: ".create-")
+        let temp = try Temporary.makeDirectory(in: repository.containersDir, .create)
         let id = Self.newID()
         do {
             try populate(temp)
@@ -124,14 +151,14 @@ public struct ContainerStore: Sendable {
             try? FileSystem.removeTree(temp)
             throw error
         }
-        if let name { try setName(id, name) }
         return id
     }
 
     /// Creates a container from an image tag: layers extracted in order into ROOT.
-    public func create(from image: StoredImage, name: String?) throws -> String {
+    public func create(from image: StoredImage, name: String?, force: Bool = false) throws -> String {
         let layers = image.layerFiles
-        return try create(imageName: image.reference.description, configJSON: try? image.configJSON(), name: name) { root in
+        return try create(imageName: image.reference.description, configJSON: try? image.configJSON(), name: name,
+                          force: force) { root in
             try LayerExtractor.extract(layers: layers, into: root)
         }
     }
@@ -141,10 +168,28 @@ public struct ContainerStore: Sendable {
     public func setName(_ idOrName: String, _ name: String) throws {
         let id = try resolve(idOrName)
         try Self.validateName(name)
-        let link = repository.containerNameLink(name)
-        guard !FileSystem.exists(link) else { throw UdockerError(.alreadyExists, "container name already exists: \(name)") }
-        try FileSystem.relativeSymlink(to: repository.containerDir(id), at: link)
+        try FileLock.withLock(nameLock(name)) { try link(name, to: id, replacing: false) }
     }
+
+    /// Points `name` at container `id`. symlink(2) fails on a name that exists, so of two at once one wins; with
+    /// `replacing`, the new link is made aside and renamed over the old one: the name never goes missing.
+    private func link(_ name: String, to id: String, replacing: Bool) throws {
+        let link = repository.containerNameLink(name)
+        let made = replacing ? repository.containersDir + "/" + Temporary.name(.file, "name") : link
+        do { try FileSystem.relativeSymlink(to: repository.containerDir(id), at: made) } catch let error as UdockerError
+            where error.code == .alreadyExists {
+            throw UdockerError(.alreadyExists, "container name already exists: \(name)")
+        }
+        guard made != link else { return }
+        guard Glibc.rename(made, link) == 0 else {
+            let error = UdockerError.posix("cannot name container", name)
+            try? FileSystem.removeFile(made)
+            throw error
+        }
+    }
+
+    /// Serialises creating and naming under one name; the lock files live on in `.locks/` (see `lockPath`).
+    private func nameLock(_ name: String) -> String { repository.lockPath("name-" + name) }
 
     public func removeName(_ name: String) throws {
         try Self.validateName(name)
@@ -176,9 +221,14 @@ public struct ContainerStore: Sendable {
         let id = try resolve(idOrName)
         if isProtected(id) { throw UdockerError(.protected, "container is protected: \(idOrName)") }
         for name in try names(of: id) { try FileSystem.removeFile(repository.containerNameLink(name)) }
-        // Rename first so a half-removed container is never listed.
-        let doomed = repository.containersDir + "/.rm-" + id
+        // Rename first so a half-removed container is never listed; one left by a kill is reclaimed later.
+        let doomed = repository.containersDir + "/" + Temporary.name(.rm, id)
         guard Glibc.rename(repository.containerDir(id), doomed) == 0 else { throw UdockerError.posix("cannot remove container", id) }
         try FileSystem.removeTree(doomed)
+    }
+
+    /// Reclaims what killed commands left in containers/ (see `Temporary`).
+    public func reclaimAbandoned() {
+        Temporary.reclaim(in: repository.containersDir)
     }
 }

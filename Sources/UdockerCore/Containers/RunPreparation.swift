@@ -265,9 +265,10 @@ public struct RunPreparation: Sendable {
         if options.containerAuth || options.volumes.contains(where: { ["/etc/passwd", "/etc/group"].contains($0.containerPath) }) {
             return nil
         }
-        let source = options.hostAuth ? "" : root
-        let passwd = (try? FileSystem.readString(source + "/etc/passwd")) ?? ""
-        let group = (try? FileSystem.readString(source + "/etc/group")) ?? ""
+        // The container's files as it sees them: an absolute link in ROOT leads inside ROOT, not to the host.
+        func file(_ path: String) -> String { options.hostAuth ? path : ContainerPaths(root: root).hostPath(path) ?? root + path }
+        let passwd = (try? FileSystem.readString(file("/etc/passwd"))) ?? ""
+        let group = (try? FileSystem.readString(file("/etc/group"))) ?? ""
         let invoker = ContainerRun.User(name: hostUser.name, uid: hostUser.uid, gid: hostUser.gid, home: hostUser.home)
         var users = [user]
         if user.uid != invoker.uid { users.append(invoker) }

@@ -62,10 +62,14 @@ public struct ModeSetup: Sendable {
             let setup = fakechroot(containerDir: containerDir, root: root)
             try setup.apply(.P1, force: false)
             try setup.restoreLinks()
-            if let passwd = try? FileSystem.readString(root + "/etc/passwd"), let group = try? FileSystem.readString(root + "/etc/group") {
+            // The files the container's /etc/passwd and /etc/group lead to, inside ROOT: a link stays a link.
+            let paths = ContainerPaths(root: root)
+            if let passwdFile = paths.hostPath("/etc/passwd"), let groupFile = paths.hostPath("/etc/group"),
+               FileSystem.isFile(passwdFile), FileSystem.isFile(groupFile),
+               let passwd = try? FileSystem.readString(passwdFile), let group = try? FileSystem.readString(groupFile) {
                 let cleaned = AccountFiles.removingAdded(passwd: passwd, group: group)
-                if cleaned.passwd != passwd { try FileSystem.atomicWrite(cleaned.passwd, to: root + "/etc/passwd") }
-                if cleaned.group != group { try FileSystem.atomicWrite(cleaned.group, to: root + "/etc/group") }
+                if cleaned.passwd != passwd { try FileSystem.atomicWrite(cleaned.passwd, to: passwdFile) }
+                if cleaned.group != group { try FileSystem.atomicWrite(cleaned.group, to: groupFile) }
             }
             try FileSystem.removeTree(root + RuncEngine.prootDir)
             let added: [ContainerFile] = [.rootPath, .ldSoPath, .ldSoOrig, .ldLibDirs, .patchTime, .patchPath, .patchList,
@@ -75,20 +79,20 @@ public struct ModeSetup: Sendable {
     }
 
     /// `setup --fixperm`: every file and directory the user owns becomes owner-writable (and directories
-    /// owner-searchable) again, as some layers ship them read-only.
+    /// owner-searchable) again, as some layers ship them read-only. A directory is fixed before the walk enters it.
     public static func fixPermissions(root: String) {
         let uid = getuid()
-        func visit(_ path: String) {
-            var st = stat()
-            guard lstat(path, &st) == 0, st.st_mode & S_IFMT != S_IFLNK else { return }
-            let isDir = st.st_mode & S_IFMT == S_IFDIR
-            if st.st_uid == uid {
-                let wanted = st.st_mode | S_IRUSR | S_IWUSR | (isDir ? S_IXUSR : 0)
-                if wanted != st.st_mode { chmod(path, wanted & 0o7777) }
-            }
-            guard isDir, let names = try? FileSystem.list(path) else { return }
-            for name in names { visit(path + "/" + name) }
+        func fix(_ st: stat, _ change: (mode_t) -> Int32) {
+            guard st.st_uid == uid, !DescriptorCalls.isSymlink(st) else { return }
+            let wanted = st.st_mode | S_IRUSR | S_IWUSR | (DescriptorCalls.isDirectory(st) ? S_IXUSR : 0)
+            if wanted != st.st_mode { _ = change(wanted & 0o7777) }
         }
-        visit(root)
+        var st = stat()
+        guard lstat(root, &st) == 0 else { return }
+        fix(st) { chmod(root, $0) }
+        try? TreeWalker(root: root).walk { item in
+            // The name was just seen not to be a link: fchmodat cannot be led elsewhere by it.
+            fix(item.status) { fchmodat(item.directory, item.name, $0, 0) }
+        }
     }
 }

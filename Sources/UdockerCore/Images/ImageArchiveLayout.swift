@@ -59,9 +59,15 @@ enum ImageArchiveLayout {
             name.removeFirst(prefix.count)
             break
         }
-        do { return try ImageReference.parse(name) } catch {
+        let reference: ImageReference
+        do { reference = try ImageReference.parse(name) } catch {
             throw UdockerError(.invalidInput, "image archive has an invalid image name: \(text)")
         }
+        // As docker load: an archive names its images by tag; a digest is what the content has, not a name.
+        guard !reference.tag.hasPrefix("sha256:") else {
+            throw UdockerError(.invalidInput, "image archive names an image by digest, not by tag: \(text)")
+        }
+        return reference
     }
 }
 

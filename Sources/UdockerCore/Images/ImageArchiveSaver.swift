@@ -51,7 +51,7 @@ public struct ImageArchiveSaver {
             throw UdockerError(.invalidInput, "image configuration is not a JSON object")
         }
         for key in ["id", "parent", "Size", "layer_id"] { config[key] = nil }
-        config["rootfs"] = ["type": "layers", "diff_ids": try layers.map { try ArchiveInspector.uncompressedDigest(of: .file($0)) }]
+        config["rootfs"] = ["type": "layers", "diff_ids": try layers.map { try ArchiveInspector.inspectLayer($0).diffID }]
         return try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 

@@ -29,6 +29,15 @@ public struct ImageConfig: Sendable, Equatable {
         variant = top["variant"] as? String ?? ""
     }
 
+    /// The configuration's `rootfs.diff_ids`: the digest of each layer's uncompressed tar, bottom first; nil when
+    /// it has none (v1 and schema 1 images).
+    public static func diffIDs(json data: Data) throws -> [String]? {
+        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw UdockerError(.invalidInput, "image configuration is not a JSON object")
+        }
+        return (top["rootfs"] as? [String: Any])?["diff_ids"] as? [String]
+    }
+
     /// `os/arch[/variant]` as udocker prints it in `images -p`.
     public var platform: String {
         let base = "\(os.isEmpty ? "unknown" : os)/\(architecture.isEmpty ? "unknown" : architecture)"

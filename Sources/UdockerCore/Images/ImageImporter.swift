@@ -9,12 +9,14 @@ public struct ImageImporter {
 
     /// Stores the tarball as a blob (renamed into layers/ with `move` when on the same file system, else
     /// copied) and tags it. `platform` is `os/arch[/variant]` for the configuration (default: the host's).
+    /// The tarball must be a whole tar archive. When the tag exists, or comes to exist meanwhile (another import
+    /// next to this one), it is an error and nothing is added.
     public func importTarball(_ source: ArchiveSource, as reference: ImageReference, move: Bool = false,
                               platform: String? = nil) throws {
         guard !store.exists(reference) else { throw UdockerError(.alreadyExists, "image already exists: \(reference)") }
         let platform = try platform.map(Platform.parse) ?? Platform.host
         try FileSystem.makeDirectories(store.repository.layersDir)
-        let staging = try FileSystem.makeTemporaryDirectory(in: store.repository.layersDir, prefix: ".import-")
+        let staging = try Temporary.makeDirectory(in: store.repository.layersDir, .import)
         defer { try? FileSystem.removeTree(staging) }
 
         let tarball: String
@@ -27,24 +29,20 @@ public struct ImageImporter {
             try Self.copy(fd, to: tarball)
             movable = true
         }
-        try ArchiveInspector.checkIsTar(.file(tarball))
+        let layer = try ArchiveInspector.inspectLayer(tarball, named: source.description)
 
-        let blobsBefore = Set(try FileSystem.list(store.repository.layersDir))
-        var added: [String] = []
+        var added = Set<String>()
         do {
-            let layer = try store.addBlob(file: tarball, move: movable)
-            added.append(layer)
-            let layerFile = store.repository.layerPath(layer)
-            let diffID = try Compression.detect(file: layerFile) == .none
-                ? layer : try ArchiveInspector.uncompressedDigest(of: .file(layerFile))
-            let config = try store.addBlob(Self.configuration(platform: platform, diffID: diffID, size: FileSystem.size(layerFile)))
-            added.append(config)
-            let manifest = try DockerSchema2Manifest(config: config, layers: [layer]).json(in: store.repository)
-            try store.storeTag(reference, manifest: manifest, config: config, layers: [layer])
+            try store.whileAddingBlobs {
+                added.insert(try store.addBlob(file: tarball, digest: layer.digest, move: movable))
+                let size = FileSystem.size(store.repository.layerPath(layer.digest))
+                let config = try store.addBlob(Self.configuration(platform: platform, diffID: layer.diffID, size: size))
+                added.insert(config)
+                let manifest = try DockerSchema2Manifest(config: config, layers: [layer.digest]).json(in: store.repository)
+                try store.storeTag(reference, manifest: manifest, config: config, layers: [layer.digest])
+            }
         } catch {
-            for digest in added where !blobsBefore.contains(digest) { try? FileSystem.removeFile(store.repository.layerPath(digest)) }
-            var dir = store.repository.repoDir(reference.name)
-            while dir.count > store.repository.reposDir.count, rmdir(dir) == 0 { dir = Paths.dirname(dir) }
+            _ = try? store.removeUnlinkedBlobs(added)
             throw error
         }
         Log.info("added layer \(reference)")

@@ -37,21 +37,25 @@ public struct ImagePuller {
         }
         var seen = Set<String>()
         let blobs = ([config] + layers).filter { seen.insert($0.digest).inserted }
-        // A blob in layers/ was verified when it was stored there; one whose size is wrong was cut short by a crash.
-        let missing = blobs.filter { blob in
-            let size = FileSystem.size(store.repository.layerPath(blob.digest))
-            return size < 0 || (blob.size.map { $0 != size } ?? false)
-        }
+        // Blobs found present must stay until the tag links them: no rmi next to us may take them meanwhile.
+        try store.whileAddingBlobs {
+            // A blob in layers/ was verified when it was stored there; one whose size is wrong was cut short by a crash.
+            let missing = blobs.filter { blob in
+                let size = FileSystem.size(store.repository.layerPath(blob.digest))
+                return size < 0 || (blob.size.map { $0 != size } ?? false)
+            }
 
-        let bytes = missing.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
-        if !missing.isEmpty {
-            Log.info("downloading \(missing.count) of \(blobs.count) blobs of \(image) (\(PullProgress.formatSize(bytes)))")
+            let bytes = missing.reduce(Int64(0)) { $0 + ($1.size ?? 0) }
+            if !missing.isEmpty {
+                Log.info("downloading \(missing.count) of \(blobs.count) blobs of \(image) (\(PullProgress.formatSize(bytes)))")
+            }
+            let fetcher = BlobFetcher(transport: client.transport, repository: store.repository,
+                                      concurrency: client.settings.concurrentDownloads, progress: PullProgress())
+            try fetcher.fetch(missing.map { BlobFetcher.Job(descriptor: $0, request: client.blobRequest(image.repository, $0.digest)) })
+            // A pull brings the tag up to date: it replaces what was stored under it.
+            try store.storeTag(image.local, manifest: manifest.data, config: config.digest, layers: layers.map(\.digest),
+                               replace: true)
         }
-        let fetcher = BlobFetcher(transport: client.transport, repository: store.repository,
-                                  concurrency: client.settings.concurrentDownloads, progress: PullProgress())
-        try fetcher.fetch(missing.map { BlobFetcher.Job(descriptor: $0, request: client.blobRequest(image.repository, $0.digest)) })
-
-        try store.storeTag(image.local, manifest: manifest.data, config: config.digest, layers: layers.map(\.digest))
         let seconds = Date().timeIntervalSince(started)
         Log.info("pulled \(image.local)" + (chosenPlatform.map { " (\($0))" } ?? "")
                  + String(format: " in %.1f s", seconds))

@@ -85,6 +85,7 @@ public enum ContainerFile: String, Sendable, CaseIterable {
     case patchPath = "patch.path"        // F3/F4: the ROOT path the patch was made for
     case linksConverted = "links.conv"   // F modes: absolute symlinks made relative (path, old target), for --purge
     case patchList = "patch.list"        // F3/F4: each patched file with its original interpreter and rpath
+    case patchOriginals = "patch.orig"   // F3/F4: a directory of each patched file's original bytes
     case passwd = "passwd"               // the passwd copy bound over /etc/passwd (adds the invoking user)
     case group = "group"                 // the group copy bound over /etc/group
     case autoMode = "execmode.auto"      // setup --execmode=auto: the verdict of the last probe (JSON)

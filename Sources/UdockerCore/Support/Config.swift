@@ -67,8 +67,10 @@ public struct Config: Sendable {
             try IniFile.read(path: file, into: &values)
         }
         if let configFile {
-            guard FileManager.default.isReadableFile(atPath: configFile) else {
-                throw UdockerError(.notFound, "config file not found: \(configFile)")
+            // Missing and unreadable are different mistakes: say which.
+            guard access(configFile, R_OK) == 0 else {
+                if errno == ENOENT { throw UdockerError(.notFound, "config file not found: \(configFile)") }
+                throw UdockerError.posix("cannot read config file", configFile)
             }
             try IniFile.read(path: configFile, into: &values)
         }

@@ -124,7 +124,7 @@ public enum FileSystem {
     /// Writes `data` to a temporary name in the same directory, fsyncs it and renames it over `path`:
     /// readers see the old content or the new, never a torn file.
     public static func atomicWrite(_ data: Data, to path: String, mode: mode_t = 0o644) throws {
-        let temp = Paths.dirname(path) + "/." + Paths.basename(path) + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let temp = Paths.dirname(path) + "/" + Temporary.name(.file, String(UInt32.random(in: 0...UInt32.max)))
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw UdockerError.posix("cannot create", temp) }
         var ok = true
@@ -167,18 +167,71 @@ public enum FileSystem {
         if symlink(relative, link) != 0 { throw UdockerError.posix("cannot create link", link) }
     }
 
-    /// Removes a tree even where the container's files are read-only: directories are made owner-rwx first.
-    /// Never follows symlinks out of the tree.
+    /// Removes a tree at any depth, even where the container's files are read-only (directories are made
+    /// owner-rwx first). It works on descriptors, one name at a time, so a tree deeper than PATH_MAX goes too;
+    /// symlinks are removed, never followed. What vanishes meanwhile (another process removing the same tree)
+    /// is not an error.
     public static func removeTree(_ path: String) throws {
-        switch kind(path) {
-        case .missing: return
-        case .directory:
-            chmod(path, 0o700)
-            for name in try list(path) { try removeTree(path + "/" + name) }
-            if rmdir(path) != 0 { throw UdockerError.posix("cannot remove", path) }
-        default:
-            try removeFile(path)
+        let parent = open(Paths.dirname(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard parent >= 0 else {
+            if errno == ENOENT { return }
+            throw UdockerError.posix("cannot remove", path)
         }
+        defer { close(parent) }
+        do {
+            try removeEntry(Array(Paths.basename(path).utf8CString), in: parent)
+        } catch let error as UdockerError {
+            throw UdockerError(error.code, "cannot remove \(path)", cause: error)
+        }
+    }
+
+    /// Removes `name` (NUL-terminated) in the directory `parent`, whatever it is, a directory with everything below it.
+    static func removeEntry(_ name: [CChar], in parent: Int32) throws {
+        var st = stat()
+        guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return }
+            throw UdockerError.posix("cannot stat", String(nulTerminated: name))
+        }
+        if st.st_mode & S_IFMT == S_IFDIR {
+            var fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd < 0 && errno == EACCES {
+                // A directory its owner made unreadable: the name was just seen to be a directory, not a link.
+                fchmodat(parent, name, 0o700, 0)
+                fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            }
+            guard fd >= 0 else {
+                if errno == ENOENT { return }
+                throw UdockerError.posix("cannot open directory", String(nulTerminated: name))
+            }
+            defer { close(fd) }
+            fchmod(fd, 0o700)
+            for child in try entries(ofDirectory: fd) { try removeEntry(child, in: fd) }
+            if unlinkat(parent, name, AT_REMOVEDIR) != 0 && errno != ENOENT {
+                throw UdockerError.posix("cannot remove directory", String(nulTerminated: name))
+            }
+        } else if unlinkat(parent, name, 0) != 0 && errno != ENOENT {
+            throw UdockerError.posix("cannot remove", String(nulTerminated: name))
+        }
+    }
+
+    /// The entries of the directory `directory` (a descriptor, left open) without `.` and `..`, as NUL-terminated
+    /// raw names, in the order the file system gives them.
+    static func entries(ofDirectory directory: Int32) throws -> [[CChar]] {
+        let fd = openat(directory, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0, let stream = fdopendir(fd) else {
+            if fd >= 0 { close(fd) }
+            throw UdockerError.posix("cannot list", "directory")
+        }
+        defer { closedir(stream) }
+        var names: [[CChar]] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [CChar] in
+                raw.bindMemory(to: CChar.self).prefix(while: { $0 != 0 }) + [0]
+            }
+            if name == [46, 0] || name == [46, 46, 0] { continue }
+            names.append(name)
+        }
+        return names
     }
 
     /// A new private directory under `parent` named `prefix` + random suffix.
@@ -186,6 +239,46 @@ public enum FileSystem {
         var template = Array((Paths.join(parent, prefix) + "XXXXXX").utf8CString)
         guard let result = mkdtemp(&template) else { throw UdockerError.posix("cannot create temporary directory in", parent) }
         return String(cString: result)
+    }
+
+    /// Copies a regular file in the kernel (sendfile), falling back to reads and writes; fsyncs the copy. An
+    /// existing target is overwritten in place (it keeps its inode, so its other hard links see the new bytes).
+    /// False when the copy could not be made whole.
+    public static func copyFile(_ source: String, to target: String) -> Bool {
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { return false }
+        defer { close(input) }
+        let output = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard output >= 0 else { return false }
+        var ok = true
+        var useReadWrite = false
+        while !useReadWrite {
+            let n = sendfile(output, input, nil, 1 << 30)
+            if n == 0 { break }
+            if n < 0 {
+                if errno == EINTR { continue }
+                // Across file systems, or where the kernel lacks it: fall back to plain reads and writes.
+                if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { useReadWrite = true; break }
+                ok = false; break
+            }
+        }
+        if useReadWrite {
+            var buffer = [UInt8](repeating: 0, count: 1 << 20)
+            while ok {
+                let n = Glibc.read(input, &buffer, buffer.count)
+                if n < 0 { if errno == EINTR { continue }; ok = false; break }
+                if n == 0 { break }
+                var written = 0
+                while written < n {
+                    let w = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, n - written) }
+                    if w < 0 { if errno == EINTR { continue }; ok = false; break }
+                    written += w
+                }
+            }
+        }
+        if ok { ok = fsync(output) == 0 }
+        close(output)
+        return ok
     }
 
     /// Flushes a file's data to disk; false when it cannot be opened or synced.

@@ -2,8 +2,9 @@ import Foundation
 
 /// F3/F4: points every dynamically linked program in ROOT at the container's loader (PT_INTERP) and library
 /// directories (DT_RPATH) by absolute host paths, using patchelf. Each file's original interpreter and search
-/// path are kept in `patch.list`, so the patch can be undone (P/R modes, --purge) or redone for a new ROOT
-/// (`setup --force` after a move) from the originals.
+/// path are kept in `patch.list`, and its original bytes in `patch.orig/`, so the patch is undone (P/R modes,
+/// --purge) by putting those bytes back — patchelf asked to set the old values again would leave a file larger
+/// each time — and redone for a new ROOT (`setup --force` after a move) from them.
 public struct ElfPatcher: Sendable {
     public struct Original: Sendable, Equatable {
         /// Path relative to ROOT.
@@ -16,11 +17,13 @@ public struct ElfPatcher: Sendable {
     public var patchelf: String
     public var root: String
     public var state: FakechrootState
+    /// The directory keeping each patched file's original bytes, under the sha256 of its path in ROOT.
+    public var originals: String
     /// Only files owned by this uid are changed (others cannot be written anyway).
     public var uid: uid_t
 
-    public init(patchelf: String, root: String, state: FakechrootState, uid: uid_t = getuid()) {
-        self.patchelf = patchelf; self.root = root; self.state = state; self.uid = uid
+    public init(patchelf: String, root: String, state: FakechrootState, originals: String, uid: uid_t = getuid()) {
+        self.patchelf = patchelf; self.root = root; self.state = state; self.originals = originals; self.uid = uid
     }
 
     /// Dynamically linked files under ROOT that need patching: programs (they have an interpreter) and
@@ -68,19 +71,41 @@ public struct ElfPatcher: Sendable {
         return args + [root + original.file]
     }
 
-    /// Runs patchelf over `files` (two at a time per core, as child processes: no threads, so that a U1 run can
-    /// still create its namespace afterwards); returns the files it could not change.
+    /// Patches (or with `restore`, restores) `files`; returns the files it could not change. `originals` must
+    /// exist. The bytes are copied one file at a time; patchelf runs two at a time per core as child processes,
+    /// not threads, so that a U1 run can still create its namespace afterwards.
     public func apply(_ files: [Original], restore: Bool = false) -> [String] {
-        // patchelf rewrites the file in place: it needs write permission, which a layer may not have given.
+        // Files are rewritten in place (hard links share them): that needs write permission, which a layer may
+        // not have given.
         let modes = files.map { original -> mode_t in
             var st = stat()
             let mode = stat(root + original.file, &st) == 0 ? st.st_mode : 0
             if mode & S_IWUSR == 0 { chmod(root + original.file, mode | S_IWUSR) }
             return mode
         }
-        let statuses = Subprocess.runConcurrently(files.map { restore ? restoreArguments($0) : patchArguments($0) })
+        var failed = Set<String>(), patchelfRuns: [(Original, [String])] = []
+        for original in files {
+            let file = root + original.file, saved = kept(original)
+            if restore {
+                // The kept bytes go back; a file patched before bytes were kept gets its old values from patchelf.
+                if !FileSystem.exists(saved) { patchelfRuns.append((original, restoreArguments(original))) }
+                else if FileSystem.copyFile(saved, to: file) { try? FileSystem.removeFile(saved) }
+                else { failed.insert(original.file) }
+            } else {
+                // Keeps the file's bytes the first time; a file patched before starts again from them.
+                let ready = FileSystem.exists(saved) ? FileSystem.copyFile(saved, to: file) : FileSystem.copyFile(file, to: saved)
+                if ready { patchelfRuns.append((original, patchArguments(original))) } else { failed.insert(original.file) }
+            }
+        }
+        let statuses = Subprocess.runConcurrently(patchelfRuns.map(\.1))
+        for (run, status) in zip(patchelfRuns, statuses) where status != 0 { failed.insert(run.0.file) }
         for (original, mode) in zip(files, modes) where mode & S_IWUSR == 0 { chmod(root + original.file, mode) }
-        return zip(files, statuses).filter { $0.1 != 0 }.map(\.0.file).sorted()
+        return failed.sorted()
+    }
+
+    /// Where `original`'s bytes are kept.
+    func kept(_ original: Original) -> String {
+        originals + "/" + Digest.sha256(Data(original.file.utf8)).dropFirst("sha256:".count)
     }
 
     // MARK: patch.list

@@ -36,8 +36,12 @@ public struct FakechrootEngine: Engine {
             if accounts.fromHost {
                 excluded += ["/etc/passwd", "/etc/group"]
             } else {
-                preparation.append(.writeFile(path: root + "/etc/passwd", contents: accounts.passwd, mode: 0o644))
-                preparation.append(.writeFile(path: root + "/etc/group", contents: accounts.group, mode: 0o644))
+                // Written where the container's /etc/passwd leads (an image may make it a link): a link in ROOT
+                // stays a link.
+                let paths = ContainerPaths(root: root)
+                for (file, contents) in [("/etc/passwd", accounts.passwd), ("/etc/group", accounts.group)] {
+                    preparation.append(.writeFile(path: paths.hostPath(file) ?? root + file, contents: contents, mode: 0o644))
+                }
             }
         }
         if let cpus = run.options.cpuSet { preparation.append(.cpuAffinity(try CPUSet.parse(cpus))) }

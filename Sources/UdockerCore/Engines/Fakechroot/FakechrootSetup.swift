@@ -136,42 +136,42 @@ public struct FakechrootSetup: Sendable {
 
     /// Absolute symlinks inside ROOT lead to the host under fakechroot (the kernel follows them); they are
     /// rewritten as relative links, which mean the same in every mode. The old targets are kept for --purge.
+    /// The walk works on descriptors: links deeper than PATH_MAX are converted too.
     func convertLinks(force: Bool) throws {
         if FileSystem.exists(file(.linksConverted)) && !force { return }
         var record = (try? FileSystem.readString(file(.linksConverted))) ?? ""
-        try convertLinks(in: root, record: &record)
-        try FileSystem.atomicWrite(record, to: file(.linksConverted))
-    }
-
-    private func convertLinks(in directory: String, record: inout String) throws {
-        guard let names = try? FileSystem.list(directory) else { return }
-        for name in names {
-            let path = directory + "/" + name
-            switch FileSystem.kind(path) {
-            case .directory: try convertLinks(in: path, record: &record)
-            case .symlink:
-                guard let target = FileSystem.readLink(path), target.hasPrefix("/") else { continue }
-                let containerDir = String(directory.dropFirst(root.count))
-                var relative = Paths.relative(Paths.absolute(target), from: containerDir.isEmpty ? "/" : containerDir)
-                if relative.isEmpty { relative = "." }
-                try FileSystem.removeFile(path)
-                guard symlink(relative, path) == 0 else { throw UdockerError.posix("cannot convert link", path) }
-                record += String(path.dropFirst(root.count)) + "\t" + target + "\n"
-            default: continue
-            }
+        try TreeWalker(root: root).walk { item in
+            guard DescriptorCalls.isSymlink(item.status) else { return }
+            let target = DescriptorCalls.display(try DescriptorCalls.readLink(item.name, in: item.directory))
+            guard target.hasPrefix("/") else { return }
+            let path = "/" + DescriptorCalls.display(item.path)
+            var relative = Paths.relative(Paths.absolute(target), from: Paths.dirname(path))
+            if relative.isEmpty { relative = "." }
+            try replaceLink(item.name, in: item.directory, with: relative, path)
+            record += path + "\t" + target + "\n"
         }
+        try FileSystem.atomicWrite(record, to: file(.linksConverted))
     }
 
     /// Puts the absolute links back (--purge).
     public func restoreLinks() throws {
         guard let record = try? FileSystem.readString(file(.linksConverted)) else { return }
+        let confined = try ConfinedRoot(path: root)
         for line in record.split(separator: "\n") {
             let f = line.split(separator: "\t", maxSplits: 1).map(String.init)
-            guard f.count == 2, FileSystem.isSymlink(root + f[0]) else { continue }
-            try FileSystem.removeFile(root + f[0])
-            guard symlink(f[1], root + f[0]) == 0 else { throw UdockerError.posix("cannot restore link", root + f[0]) }
+            guard f.count == 2, let member = try? MemberPath(member: Array(String(f[0].dropFirst()).utf8CString)), !member.isRoot,
+                  let parent = try confined.openDirectory(member.parent) else { continue }
+            defer { close(parent) }
+            guard let st = try DescriptorCalls.status(member.name, in: parent), DescriptorCalls.isSymlink(st) else { continue }
+            try replaceLink(member.name, in: parent, with: f[1], f[0])
         }
         try FileSystem.removeFile(file(.linksConverted))
+    }
+
+    private func replaceLink(_ name: [CChar], in directory: Int32, with target: String, _ path: String) throws {
+        guard unlinkat(directory, name, 0) == 0 || errno == ENOENT, symlinkat(target, directory, name) == 0 else {
+            throw UdockerError.posix("cannot convert link", root + path)
+        }
     }
 
     // MARK: loader
@@ -204,7 +204,8 @@ public struct FakechrootSetup: Sendable {
         guard let patchelf else {
             throw UdockerError(.notFound, "patchelf not found (install patchelf or set UDOCKER_USE_PATCHELF_EXECUTABLE): F3/F4 need it")
         }
-        return ElfPatcher(patchelf: patchelf, root: root, state: state)
+        try FileSystem.makeDirectories(file(.patchOriginals), mode: 0o700)
+        return ElfPatcher(patchelf: patchelf, root: root, state: state, originals: file(.patchOriginals))
     }
 
     func patchFiles(_ state: FakechrootState, force: Bool) throws {
@@ -249,5 +250,6 @@ public struct FakechrootSetup: Sendable {
             if !failed.isEmpty { Log.warning("patchelf could not restore \(failed.count) files, e.g. \(failed[0])") }
         }
         for name in [ContainerFile.patchList, .patchPath, .patchTime] { try FileSystem.removeFile(file(name)) }
+        try FileSystem.removeTree(file(.patchOriginals))
     }
 }
