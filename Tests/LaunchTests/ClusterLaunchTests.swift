@@ -76,13 +76,15 @@ struct ClusterLaunchTests {
 
     @Test func sixteenRanksOfOneNodeStartedBySrunStageOnce() throws {
         let world = try Self.world()
-        // The node's private /tmp as scratch: nothing of the other tests is staged there.
-        let result = try world.cluster.srun(["-N1", "-n16", "--overcommit", world.launcher, "--scratch=/tmp", world.debian12.reference,
+        // A scratch directory of this test's own in the node's private /tmp (job scripts of other tests stage in /tmp).
+        let scratch = "/tmp/sixteen-" + UUID().uuidString.prefix(8)
+        for node in world.cluster.nodeNames { try Files.makeDirectory(world.cluster.nodeTmp(node) + scratch.dropFirst(4), owner: world.sandbox.user) }
+        let result = try world.cluster.srun(["-N1", "-n16", "--overcommit", world.launcher, "--scratch=" + scratch, world.debian12.reference,
                                              "--", "cat", "/etc/debian_version"], in: world.sandbox, timeout: .seconds(240))
         try requireSuccess(result)
         #expect(result.lines.count == 16 && Set(result.lines).count == 1 && result.lines[0].hasPrefix("12."), "\(result)")
-        let node = try #require(world.cluster.nodeNames.first { Files.exists(world.cluster.nodeTmp($0) + "/udocker-\(world.sandbox.user.uid)") })
-        let log = try Files.read(world.cluster.nodeTmp(node) + "/udocker-\(world.sandbox.user.uid)/stage.log").split(separator: "\n")
+        let logs = world.cluster.nodeNames.compactMap { try? Files.read(world.cluster.nodeTmp($0) + scratch.dropFirst(4) + "/udocker-\(world.sandbox.user.uid)/stage.log") }
+        let log = try #require(logs.count == 1 ? logs.first : nil, "expected one node's stage log: \(logs)").split(separator: "\n")
         #expect(log.filter { $0.contains(" staged ") }.count == 1 && log.filter { $0.contains(" reused ") }.count == 15, "\(log)")
     }
 

@@ -31,6 +31,15 @@ struct LaunchNode {
                           as: sandbox.user, directory: sandbox.home, timeout: timeout)
     }
 
+    /// Pids of this node's launchers whose command line contains `word` (read from /proc).
+    func processes(runningLauncherWith word: String) -> [pid_t] {
+        Files.list("/proc").compactMap { pid_t($0) }.filter { pid in
+            guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+            let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            return words.first == launcher && words.contains("--scratch=" + scratch) && words.contains(word)
+        }
+    }
+
     /// The variables srun gives local rank `rank` of a one-node step of `size` tasks.
     static func slurmRank(_ rank: Int, of size: Int, job: String = "100", step: String = "0") -> [String: String] {
         ["SLURM_PROCID": "\(rank)", "SLURM_NTASKS": "\(size)", "SLURM_LOCALID": "\(rank)", "SLURM_NODEID": "0",

@@ -69,14 +69,23 @@ import CommandExpectations
     @Test func aRankThatWaitsTooLongNamesTheHolder() throws {
         let node = try Self.node(images: [Fixtures.large()])
         let image = "fixtures/large:latest"
-        let stager = try node.start([image, "--", "true"], env: LaunchNode.slurmRank(0, of: 2))
+        // The whole suite runs beside it on two cores: extracting 10,000 files may take minutes then.
+        let stager = try node.start([image, "--", "true"], env: LaunchNode.slurmRank(0, of: 2), timeout: .seconds(600))
         #expect(Poll.until(timeout: .seconds(60)) { node.stages.contains { $0.hasPrefix(".staging-") } })
-        stager.kill(SIGSTOP)
+        // Stop the launcher, then wait for runuser above it to stop itself too (as su does when its child stops):
+        // continuing the group before that would leave runuser stopped for good.
+        let launcher = try #require(node.processes(runningLauncherWith: image).first, "the staging launcher is not running")
+        kill(launcher, SIGSTOP)
+        #expect(Poll.until(timeout: .seconds(10)) { Self.isStopped(stager.pid) }, "runuser did not follow its child's stop")
         let waiter = try node.launch(["--stage-timeout=1", image, "--", "true"], env: LaunchNode.slurmRank(1, of: 2))
         stager.kill(SIGCONT)
         expectOneLineError(waiter)
         #expect(waiter.err.contains("waiting for the stage lock") && waiter.err.contains("held by rank 0 (pid "), "\(waiter)")
         expectSuccess(stager.wait())
+    }
+
+    static func isStopped(_ pid: pid_t) -> Bool {
+        ((try? Files.read("/proc/\(pid)/stat")) ?? "").split(separator: ")").last?.split(separator: " ").first == "T"
     }
 
     @Test func cleanRemovesStagesNotInUseAndKeepsTheOneARankRuns() throws {
