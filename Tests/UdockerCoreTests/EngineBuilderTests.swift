@@ -61,7 +61,8 @@ struct EngineBuilderTests {
         #expect(env.value("LD_LIBRARY_PATH") == "/c/ROOT/usr/lib/x86_64-linux-gnu:/c/ROOT/usr/lib")
         #expect((env.value("FAKECHROOT_ELFLOADER") != nil) == c.elfLoader)
         #expect((env.value("LD_LIBRARY_REAL") != nil) == c.libraryReal)
-        #expect(plan.preparation.contains(.symlink(target: "/data", path: "/c/ROOT/mnt")))
+        #expect(plan.preparation.contains(.volumeLinks(VolumeLinks(root: "/c/ROOT", record: "/c/volume.links",
+                                                                   links: [.init(hostPath: "/data", containerPath: "/mnt")]))))
     }
 
     @Test("fakechroot runs a script through its interpreter, never through the loader's or the host's #!")

@@ -139,4 +139,14 @@ public enum GlibcLevel {
         }
         return best
     }
+
+    /// The release of a libc.so.6 as its banner states it ("… stable release version 2.31."), which is not its
+    /// highest symbol version (glibc 2.31 defines nothing newer than GLIBC_2.30). For messages; nil when absent.
+    public static func release(of libc: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: libc),
+              let marker = data.range(of: Data("release version ".utf8)) else { return nil }
+        let version = data[marker.upperBound...].prefix { $0 == 46 || (48...57).contains($0) }
+        let text = String(decoding: version, as: UTF8.self)
+        return text.hasSuffix(".") ? String(text.dropLast()) : text
+    }
 }

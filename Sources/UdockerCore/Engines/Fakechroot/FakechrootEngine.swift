@@ -22,16 +22,20 @@ public struct FakechrootEngine: Engine {
         let root = run.root
         var preparation: [PreparationStep] = []
         var excluded: [String] = []
+        var volumes: [VolumeLinks.Link] = []
         for bind in run.binds {
             if bind.hostPath == bind.containerPath {
                 excluded.append(bind.hostPath)
-            } else {
-                // This fakechroot has no directory map: a link in ROOT leads the kernel to the host directory.
+            } else if bind.containerPath.hasPrefix(NvidiaBinding.directory + "/") {
                 // The NVIDIA driver's links follow the host's driver when it is upgraded.
-                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath,
-                                            replaceLink: bind.containerPath.hasPrefix(NvidiaBinding.directory + "/")))
+                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath, replaceLink: true))
+            } else {
+                volumes.append(VolumeLinks.Link(hostPath: bind.hostPath, containerPath: bind.containerPath))
             }
         }
+        // Always, so that a run without the volumes of an earlier one gets the container's directories back.
+        preparation.append(.volumeLinks(VolumeLinks(root: root, record: run.containerDir + "/" + ContainerFile.volumeLinks.rawValue,
+                                                    links: volumes)))
         if let accounts = run.accounts {
             if accounts.fromHost {
                 excluded += ["/etc/passwd", "/etc/group"]

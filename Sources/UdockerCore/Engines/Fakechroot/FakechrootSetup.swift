@@ -95,8 +95,9 @@ public struct FakechrootSetup: Sendable {
                                + "\(library) cannot be loaded; use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for it")
         }
         guard level >= needed else {
-            throw UdockerError(.unsupported, "the container's glibc 2.\(level) is older than the glibc 2.\(needed) that \(library) needs: "
-                               + "use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for glibc 2.\(level)")
+            let release = GlibcLevel.release(of: libc) ?? "2.\(level)"
+            throw UdockerError(.unsupported, "the container's glibc \(release) is older than the glibc 2.\(needed) that \(library) needs: "
+                               + "use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for glibc \(release)")
         }
     }
 
