@@ -8,6 +8,9 @@ public struct ElfFile: Sendable, Equatable {
     public enum SearchPathKind: String, Sendable { case rpath, runpath }
 
     public var interpreter: String?
+    /// Where the PT_INTERP string lies in the file and the room it has (terminating NUL included).
+    public struct Slot: Sendable, Equatable { public var offset: Int; public var size: Int }
+    public var interpreterSlot: Slot?
     public var isDynamic: Bool
     public var searchPath: String?
     public var searchPathKind: SearchPathKind?
@@ -32,6 +35,7 @@ public struct ElfFile: Sendable, Equatable {
         }
         let phoff = u64(32), phentsize = u16(54), phnum = u16(56)
         var interpreter: String?
+        var interpreterSlot: Slot?
         var dynamic: (offset: Int, size: Int)?
         var loads: [(vaddr: Int, offset: Int, size: Int)] = []
         for i in 0..<phnum {
@@ -42,11 +46,14 @@ public struct ElfFile: Sendable, Equatable {
             switch type {
             case 1: loads.append((vaddr, offset, fileSize))
             case 2: dynamic = (offset, fileSize)
-            case 3: interpreter = Self.cString(bytes, at: offset, limit: fileSize)
+            case 3:
+                interpreter = Self.cString(bytes, at: offset, limit: fileSize)
+                interpreterSlot = Slot(offset: offset, size: fileSize)
             default: break
             }
         }
         self.interpreter = interpreter
+        self.interpreterSlot = interpreterSlot
         self.isDynamic = dynamic != nil
         guard let dynamic else { return }
         // Walk the dynamic section for the string table address and the rpath/runpath/soname offsets into it.
