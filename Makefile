@@ -14,7 +14,9 @@ DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python
 DEB_HPC   = slurm-wlm munge openmpi-bin libopenmpi-dev mpich libmpich-dev gcc libc6-dev
 DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_HPC)
 
-.PHONY: all build deps test install demo clean
+VERSION   = $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/UdockerCLI/UdockerCommand.swift)
+
+.PHONY: all build deps test install bundle demo clean
 
 all: build
 
@@ -35,10 +37,15 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 -s $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(DESTDIR)$(PREFIX)/bin/
 
+# dist/udocker-swift-VERSION-x86_64.tar.gz: both programs with every library they load (glibc included) and the
+# engine tools, for any x86_64 Linux; a user unpacks it anywhere and runs its ./install (see README).
+bundle: build
+	packaging/bundle.sh $(BUILDDIR) $(VERSION) dist
+
 # Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
 # and runs it. Nothing is downloaded beyond the Debian packages.
 demo: deps build
 	./examples/demo.sh $(BUILDDIR)/udocker
 
 clean:
-	rm -rf .build
+	rm -rf .build dist

@@ -73,6 +73,14 @@ struct EngineBuilderTests {
         #expect(plan.arguments == ["/c/ROOT/lib/ld.so", "--argv0", "/bin/sh", "/c/ROOT/bin/sh", "-e", "/usr/bin/tool", "x"])
     }
 
+    @Test("fakechroot F1 on a glibc < 2.33 guest: its loader has no --argv0")
+    func fakechrootOldLoader() throws {
+        let state = FakechrootState(loader: "/lib/ld.so", libraryDirectories: ["/lib"])
+        let plan = try FakechrootEngine(library: "/l.so", state: state, loaderTakesArgv0: false)
+            .plan(Self.run(.F1, command: ["/usr/bin/tool", "x"], interpreter: nil))
+        #expect(plan.arguments == ["/c/ROOT/lib/ld.so", "/c/ROOT/usr/bin/tool", "x"])
+    }
+
     struct RuncCase: Sendable, CustomStringConvertible {
         var mode: ExecMode, argsPrefix: [String], noSeccomp: Bool
         var description: String { mode.rawValue }

@@ -29,11 +29,13 @@ public struct EngineFactory: Sendable {
         case .fakechroot:
             let setup = FakechrootSetup(containerDir: run.containerDir, root: run.root, patchelf: tools.patchelf)
             let state = try setup.state()
-            let library = try require(tools.fakechrootLibrary(glibcLevel: setup.glibcLevel(state)),
+            let glibcLevel = setup.glibcLevel(state)
+            let library = try require(tools.fakechrootLibrary(glibcLevel: glibcLevel),
                                       "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
             try setup.checkLibrary(library, state: state)
             warnUnsupported(run, ports: true)
-            return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug)
+            return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug,
+                                    loaderTakesArgv0: (glibcLevel ?? 0) >= 33)
         case .runc:
             let (runtime, kind) = try chooseRuntime()
             let stateDir = config.tmpDir + "/udocker-\(getuid())-runc"
