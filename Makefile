@@ -22,8 +22,10 @@ all: build
 
 # The Swift runtime is linked in, so an installed udocker needs no Swift toolchain on the cluster's nodes:
 # only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3).
+# Only the two products: TestSupport imports Testing, which a --static-swift-stdlib build cannot.
 build:
-	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib
+	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product udocker
+	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product udocker-launch
 
 deps:
 	apt-get update -q

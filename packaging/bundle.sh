@@ -24,6 +24,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 top=$work/$name tools=$work/udocker_dir
 mkdir -p "$top/bin" "$top/lib" "$top/share/udocker" "$tools/bin" "$tools/lib" "$tools/doc" "$dist" "$cache"
+dist=$(cd "$dist" && pwd) cache=$(cd "$cache" && pwd)   # apt-get runs from elsewhere
 
 # copy_closure DIR FILE...: every library FILE loads (as ldd resolves them on this machine) into DIR under its
 # soname, the loader as ld-linux-x86-64.so.2.
