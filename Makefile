@@ -14,14 +14,18 @@ DEB_TEST  = docker-registry skopeo umoci apache2-utils mmdebstrap openssl python
 DEB_HPC   = slurm-wlm munge openmpi-bin libopenmpi-dev mpich libmpich-dev gcc libc6-dev
 DEBS      = $(DEB_BUILD) $(DEB_TOOLS) $(DEB_TEST) $(DEB_HPC)
 
-.PHONY: all build deps test install demo clean
+VERSION   = $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/UdockerCLI/UdockerCommand.swift)
+
+.PHONY: all build deps test install bundle demo clean
 
 all: build
 
 # The Swift runtime is linked in, so an installed udocker needs no Swift toolchain on the cluster's nodes:
 # only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3).
+# Only the two products: TestSupport imports Testing, which a --static-swift-stdlib build cannot.
 build:
-	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib
+	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product udocker
+	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product udocker-launch
 
 deps:
 	apt-get update -q
@@ -39,10 +43,15 @@ install: build
 	install -m 0644 slurm/* $(DESTDIR)$(PREFIX)/share/udocker/slurm/
 	install -m 0644 pbs/* $(DESTDIR)$(PREFIX)/share/udocker/pbs/
 
+# dist/udocker-swift-VERSION-x86_64.tar.gz: both programs with every library they load (glibc included) and the
+# engine tools, for any x86_64 Linux; a user unpacks it anywhere and runs its ./install (see README).
+bundle: build
+	packaging/bundle.sh $(BUILDDIR) $(VERSION) dist
+
 # Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
 # and runs it. Nothing is downloaded beyond the Debian packages.
 demo: deps build
 	./examples/demo.sh $(BUILDDIR)/udocker
 
 clean:
-	rm -rf .build
+	rm -rf .build dist

@@ -2,7 +2,8 @@
 import PackageDescription
 
 /// C libraries come from Debian's -dev packages (see `make deps`); each is wrapped by exactly one Swift file
-/// or folder in UdockerCore so no other code handles its pointers.
+/// or folder in UdockerCore so no other code handles its pointers. hwloc, numa and libcrypto are linked;
+/// libcurl and libarchive are loaded on first use (CCurl, CArchive).
 func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
     .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
 }
@@ -19,8 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        systemLibrary("CCurl", pkgConfig: "libcurl", apt: "libcurl4-openssl-dev"),
-        systemLibrary("CArchive", pkgConfig: "libarchive", apt: "libarchive-dev"),
+        // libcurl and libarchive are opened with dlopen when a command first needs them (their headers come from
+        // libcurl4-openssl-dev and libarchive-dev): each target's C file forwards the calls UdockerCore makes.
+        .target(name: "CCurl", dependencies: ["CLinux"]),
+        .target(name: "CArchive", dependencies: ["CLinux"]),
         systemLibrary("CHwloc", pkgConfig: "hwloc", apt: "libhwloc-dev"),
         systemLibrary("CNuma", pkgConfig: "numa", apt: "libnuma-dev"),
         systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),

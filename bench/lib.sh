@@ -1,5 +1,15 @@
 # Shared by the bench scripts (sourced in their first half, as root or the developer, before measuring).
 
+# start_bench ROOT NAME SCRIPT: WORK, a new world-readable directory removed at exit, holding this udocker (below)
+# and SCRIPT itself (as WORK/run.sh, for its unprivileged second half).
+start_bench() {
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/udocker-bench-$2-XXXXXX")
+    chmod 755 "$WORK"
+    trap 'rm -rf "$WORK"' EXIT
+    stage_udocker_swift "$1" "$WORK"
+    install -m 0755 "$3" "$WORK/run.sh"
+}
+
 # stage_udocker_swift ROOT WORK: a release build of this udocker as `make install` builds it (Swift runtime linked
 # in), copied to WORK/udocker.
 stage_udocker_swift() {

@@ -38,3 +38,21 @@ long long ud_filesystem_type(const char *path) {
     if (statfs(path, &fs) != 0) return -1;
     return (long long)(unsigned int)fs.f_type;
 }
+
+#include <dlfcn.h>
+#include <stdio.h>
+int ud_load_library(const char *soname, const char *const names[], void *slots[], size_t count, char *error, size_t size) {
+    void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        snprintf(error, size, "%s", dlerror());
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++) {
+        slots[i] = dlsym(handle, names[i]);
+        if (!slots[i]) {
+            snprintf(error, size, "%s has no %s (too old a version)", soname, names[i]);
+            return -1;
+        }
+    }
+    return 0;
+}

@@ -22,6 +22,7 @@ struct UdockerCommand: ParsableCommand {
         RunCommand.self, SetupCommand.self, MkrepoCommand.self, ShowconfCommand.self, VersionCommand.self,
         PullCommand.self, SearchCommand.self, LoginCommand.self, LogoutCommand.self, ManifestCommand.self,
         LoadCommand.self, SaveCommand.self, ImportCommand.self, ExportCommand.self, CloneCommand.self,
+        InstallCommand.self,
     ]
 }
 

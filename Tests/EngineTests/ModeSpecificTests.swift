@@ -108,6 +108,30 @@ extension EngineSuites {
         #expect(interpreter.out.hasPrefix(RunPreparation.realPath(root)), "\(interpreter)")
     }
 
+    @Test("F modes: a volume onto an empty directory of the image works, as in udocker 1.3, and the directory comes back")
+    func fakechrootVolumeOntoEmptyDirectory() throws {
+        let world = try EngineWorld.get()
+        let name = try world.container(.F1)
+        let data = try world.sandbox.makeDirectory("f-volume")
+        try Files.write("from the host\n", to: data + "/note")
+        try shell(["chown", "-R", "\(world.user.uid):\(world.user.gid)", data])
+        let root = world.sandbox.udockerDir + "/containers/" + name + "/ROOT"
+        #expect(FileSystem.isDirectory(root + "/mnt") && Files.list(root + "/mnt").isEmpty, "bookworm has an empty /mnt")
+
+        let bound = try world.run(.F1, ["-v", data + ":/mnt", "--", "/bin/cat", "/mnt/note"])
+        #expect(bound.succeeded && bound.out == "from the host\n", "\(bound)")
+        let again = try world.run(.F1, ["-v", data + ":/mnt", "--", "/bin/cat", "/mnt/note"])
+        #expect(again.out == "from the host\n", "a second run with the same volume: \(again)")
+
+        let unbound = try world.run(.F1, ["--", "/bin/sh", "-c", "test -d /mnt && test ! -L /mnt && ls -A /mnt | wc -l"])
+        #expect(unbound.out == "0\n", "without the volume /mnt is the image's empty directory again: \(unbound)")
+        #expect(!FileSystem.isSymlink(root + "/mnt"))
+
+        let full = try world.run(.F1, ["-v", data + ":/etc/apt", "--", "true"])
+        #expect(full.status == 1, "\(full)")
+        #expect(full.err.contains("cannot bind \(data) at /etc/apt: the container has a directory that is not empty there"), "\(full)")
+    }
+
     @Test("P modes on a glibc ≥ 2.33 guest: the proot limitation is named with the modes that work")
     func prootLimitReported() throws {
         let world = try EngineWorld.get()

@@ -62,20 +62,26 @@ struct PullTests {
         #expect(listed.contains { $0.hasPrefix("linux/\(other.architecture) ") && $0.hasSuffix(" tools/multiarch:latest") }, "\(listed)")
     }
 
-    @Test func plainHTTPNeedsInsecure() throws {
+    /// udocker 1.3 (and docker, for loopback) pull from an explicit http:// registry URL as written; a bare host
+    /// means https and is never retried in plain HTTP behind the user's back.
+    @Test func explicitHTTPRegistryIsUsedAsWritten() throws {
         let fixtures = try RegistryFixtures.get()
         let registry = try RegistryServer(.plain, fixtures: fixtures)
         let udocker = try Udocker()
         let tls = try udocker.run(["pull", "\(registry.host)/tools/multi:v1"])
         #expect(tls.status == 1)
-        #expect(tls.err.contains("--insecure"), "\(tls)")
+        #expect(tls.err.contains("write http://\(registry.host), or use --insecure"), "\(tls)")
+        #expect(!registry.log.contains("/v2/"), "no plain HTTP retry: \(registry.log)")
+
+        let reference = try Udocker("explicitHTTPRegistryReference")
+        let original = try reference.sandbox.referenceUdocker(["pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
+        #expect(original.succeeded, "udocker \(ReferenceUdocker.version): \(original)")
+
         let explicit = try udocker.run(["pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
-        #expect(explicit.status == 1)
-        #expect(explicit.err.contains("plain HTTP registry: use --insecure"), "\(explicit)")
-        #expect(udocker.images.isEmpty)
-        // With --insecure, --registry names where a name without host comes from; the local name stays as typed.
-        try udocker.check(["--insecure", "pull", "--registry=http://\(registry.host)", "tools/multi:v1"])
-        #expect(udocker.images == ["tools/multi:v1"])
+        #expect(explicit.succeeded, "\(explicit)")
+        #expect(!explicit.err.contains("Warning"), "loopback needs no warning: \(explicit)")
+        try udocker.check(["pull", "tools/multiarch"], environment: ["UDOCKER_REGISTRY": "http://\(registry.host)"])
+        #expect(Set(udocker.images) == ["tools/multi:v1", "tools/multiarch:latest"])
     }
 
     @Test func registryErrorsAreOneLineWithTheRegistrysCode() throws {

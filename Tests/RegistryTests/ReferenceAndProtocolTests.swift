@@ -34,6 +34,16 @@ import Testing
         #expect(hosted.registry == "https://quay.io")
     }
 
+    /// An http:// registry is used as written; only one off this machine is worth a warning.
+    @Test(arguments: [
+        ("http://127.0.0.1:5000", false), ("http://localhost:5000/", false), ("http://[::1]:5000", false),
+        ("http://127.1.2.3", false), ("http://10.0.0.1:5000", true), ("http://registry.example.org", true),
+        ("http://127.0.0.1.example.org", true), ("https://10.0.0.1:5000", false),
+    ])
+    func plainHTTPWarnsOnlyOffThisMachine(url: String, warns: Bool) {
+        #expect((RegistryTransport.plainHTTPWarning(url) != nil) == warns)
+    }
+
     @Test func udockerRegistryVariableMovesTheDefault() throws {
         let config = try Config.load(environment: ["HOME": "/nonexistent", "UDOCKER_REGISTRY": "http://10.0.0.1:5000/"])
         let image = try RemoteImage.resolve("tools/img", settings: RegistrySettings(config: config, environment: [:]))

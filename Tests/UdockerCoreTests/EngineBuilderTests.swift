@@ -61,7 +61,8 @@ struct EngineBuilderTests {
         #expect(env.value("LD_LIBRARY_PATH") == "/c/ROOT/usr/lib/x86_64-linux-gnu:/c/ROOT/usr/lib")
         #expect((env.value("FAKECHROOT_ELFLOADER") != nil) == c.elfLoader)
         #expect((env.value("LD_LIBRARY_REAL") != nil) == c.libraryReal)
-        #expect(plan.preparation.contains(.symlink(target: "/data", path: "/c/ROOT/mnt")))
+        #expect(plan.preparation.contains(.volumeLinks(VolumeLinks(root: "/c/ROOT", record: "/c/volume.links",
+                                                                   links: [.init(hostPath: "/data", containerPath: "/mnt")]))))
     }
 
     @Test("fakechroot runs a script through its interpreter, never through the loader's or the host's #!")
@@ -70,6 +71,14 @@ struct EngineBuilderTests {
         let plan = try FakechrootEngine(library: "/l.so", state: state)
             .plan(Self.run(.F1, command: ["/usr/bin/tool", "x"], interpreter: ["/bin/sh", "-e"]))
         #expect(plan.arguments == ["/c/ROOT/lib/ld.so", "--argv0", "/bin/sh", "/c/ROOT/bin/sh", "-e", "/usr/bin/tool", "x"])
+    }
+
+    @Test("fakechroot F1 on a glibc < 2.33 guest: its loader has no --argv0")
+    func fakechrootOldLoader() throws {
+        let state = FakechrootState(loader: "/lib/ld.so", libraryDirectories: ["/lib"])
+        let plan = try FakechrootEngine(library: "/l.so", state: state, loaderTakesArgv0: false)
+            .plan(Self.run(.F1, command: ["/usr/bin/tool", "x"], interpreter: nil))
+        #expect(plan.arguments == ["/c/ROOT/lib/ld.so", "/c/ROOT/usr/bin/tool", "x"])
     }
 
     struct RuncCase: Sendable, CustomStringConvertible {

@@ -84,14 +84,9 @@ fi
 # ---- first half: build and stage everything world-readable, then measure as an unprivileged user ----------------
 RUNS=${1:-9}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/udocker-bench-create-XXXXXX")
-chmod 755 "$WORK"
-trap 'rm -rf "$WORK"' EXIT
-
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-stage_udocker_swift "$ROOT" "$WORK"
-install -m 0755 "$0" "$WORK/run.sh"
+start_bench "$ROOT" create "$0"
 
 stage_udocker_1317 "$ROOT" "$WORK"
 

@@ -109,14 +109,9 @@ fi
 # ---- first half: build and stage everything world-readable, then measure as an unprivileged user ----------------
 RUNS=${1:-11}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/udocker-bench-run-XXXXXX")
-chmod 755 "$WORK"
-trap 'rm -rf "$WORK"' EXIT
-
 # shellcheck source=../lib.sh
 source "$ROOT/bench/lib.sh"
-stage_udocker_swift "$ROOT" "$WORK"
-install -m 0755 "$0" "$WORK/run.sh"
+start_bench "$ROOT" run "$0"
 
 stage_udocker_1317 "$ROOT" "$WORK"
 # udocker 1.3.17 asks its own patchelf `-q --print-interpreter` for the guest's loader; Debian's patchelf 0.14 has no

@@ -47,6 +47,7 @@ final class ArchiveReader {
     static let blockSize = 1 << 20
 
     init(_ source: ArchiveSource, rawData: Bool = false) throws {
+        try ArchiveRuntime.load()
         guard let archive = archive_read_new() else { throw UdockerError(.internalError, "libarchive: out of memory") }
         self.archive = archive
         self.source = source

@@ -47,6 +47,7 @@ public final class TarWriter {
     private var finished = false
 
     public init(descriptor: Int32, gzip: Bool = false) throws {
+        try ArchiveRuntime.load()
         guard let archive = archive_write_new(), let entry = archive_entry_new() else {
             throw UdockerError(.internalError, "libarchive: out of memory")
         }

@@ -27,12 +27,15 @@ public struct EngineFactory: Sendable {
             return ProotEngine(proot: proot, hostEnvironment: ["PROOT_TMP_DIR=" + tmp], canMapPorts: features.ports,
                                killOnExit: features.killOnExit, debug: debug)
         case .fakechroot:
-            let library = try require(tools.fakechrootLibrary, "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
             let setup = FakechrootSetup(containerDir: run.containerDir, root: run.root, patchelf: tools.patchelf)
             let state = try setup.state()
+            let glibcLevel = setup.glibcLevel(state)
+            let library = try require(tools.fakechrootLibrary(glibcLevel: glibcLevel),
+                                      "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
             try setup.checkLibrary(library, state: state)
             warnUnsupported(run, ports: true)
-            return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug)
+            return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug,
+                                    loaderTakesArgv0: (glibcLevel ?? 0) >= 33)
         case .runc:
             let (runtime, kind) = try chooseRuntime()
             let stateDir = config.tmpDir + "/udocker-\(getuid())-runc"

@@ -32,6 +32,8 @@ public enum PreparationStep: Sendable, Equatable {
     /// A symlink at `path` pointing to `target`, made when nothing exists at `path` yet; with `replaceLink`, a
     /// link already there that points elsewhere is replaced (udocker's own links, which follow the host).
     case symlink(target: String, path: String, replaceLink: Bool = false)
+    /// F modes' volumes at another container path: links in ROOT, reconciled with those an earlier run made.
+    case volumeLinks(VolumeLinks)
     /// Restricts the process (and so the command) to these CPUs (--cpuset-cpus).
     case cpuAffinity([Int])
     /// Opens `path` and holds a shared lock on it across exec, until the command exits (a stage in use).

@@ -47,10 +47,10 @@ public struct ModeSetup: Sendable {
 
     @discardableResult
     func checkFakechroot(_ setup: FakechrootSetup, refresh: Bool) throws -> FakechrootState {
-        guard let library = tools.fakechrootLibrary else {
+        let state = try setup.state(refresh: refresh)
+        guard let library = tools.fakechrootLibrary(glibcLevel: setup.glibcLevel(state)) else {
             throw UdockerError(.notFound, "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
         }
-        let state = try setup.state(refresh: refresh)
         try setup.checkLibrary(library, state: state)
         return state
     }

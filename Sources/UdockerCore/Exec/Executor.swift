@@ -30,6 +30,8 @@ public enum Executor {
                     throw UdockerError(.unsupported, "cannot bind \(target) at \(path): the container has a file there "
                                        + "(this mode binds a volume only at its own path or where the container has nothing)")
                 }
+            case .volumeLinks(let links):
+                try links.apply()
             case .cpuAffinity(let cpus):
                 guard LinuxCalls.setAffinity(cpus) == 0 else {
                     throw UdockerError.posix("cannot set --cpuset-cpus", cpus.map(String.init).joined(separator: ","))

@@ -8,6 +8,9 @@ public struct ElfFile: Sendable, Equatable {
     public enum SearchPathKind: String, Sendable { case rpath, runpath }
 
     public var interpreter: String?
+    /// Where the PT_INTERP string lies in the file and the room it has (terminating NUL included).
+    public struct Slot: Sendable, Equatable { public var offset: Int; public var size: Int }
+    public var interpreterSlot: Slot?
     public var isDynamic: Bool
     public var searchPath: String?
     public var searchPathKind: SearchPathKind?
@@ -32,6 +35,7 @@ public struct ElfFile: Sendable, Equatable {
         }
         let phoff = u64(32), phentsize = u16(54), phnum = u16(56)
         var interpreter: String?
+        var interpreterSlot: Slot?
         var dynamic: (offset: Int, size: Int)?
         var loads: [(vaddr: Int, offset: Int, size: Int)] = []
         for i in 0..<phnum {
@@ -42,11 +46,14 @@ public struct ElfFile: Sendable, Equatable {
             switch type {
             case 1: loads.append((vaddr, offset, fileSize))
             case 2: dynamic = (offset, fileSize)
-            case 3: interpreter = Self.cString(bytes, at: offset, limit: fileSize)
+            case 3:
+                interpreter = Self.cString(bytes, at: offset, limit: fileSize)
+                interpreterSlot = Slot(offset: offset, size: fileSize)
             default: break
             }
         }
         self.interpreter = interpreter
+        self.interpreterSlot = interpreterSlot
         self.isDynamic = dynamic != nil
         guard let dynamic else { return }
         // Walk the dynamic section for the string table address and the rpath/runpath/soname offsets into it.
@@ -138,5 +145,15 @@ public enum GlibcLevel {
             }
         }
         return best
+    }
+
+    /// The release of a libc.so.6 as its banner states it ("… stable release version 2.31."), which is not its
+    /// highest symbol version (glibc 2.31 defines nothing newer than GLIBC_2.30). For messages; nil when absent.
+    public static func release(of libc: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: libc),
+              let marker = data.range(of: Data("release version ".utf8)) else { return nil }
+        let version = data[marker.upperBound...].prefix { $0 == 46 || (48...57).contains($0) }
+        let text = String(decoding: version, as: UTF8.self)
+        return text.hasSuffix(".") ? String(text.dropLast()) : text
     }
 }

@@ -18,16 +18,28 @@ public struct HostTools: Sendable {
     public var crun: String? { locator.find(["crun"]) }
     public var runtimeOverride: String? { config["use_runc_executable"].flatMap { locator.find([], override: $0) ?? "missing:" + $0 } }
 
-    /// libfakechroot: UDOCKER_FAKECHROOT_SO, else the repository's lib/, else the host's fakechroot package.
-    public var fakechrootLibrary: String? {
+    /// libfakechroot: UDOCKER_FAKECHROOT_SO, else the one built for the newest glibc not newer than the
+    /// container's (`glibcLevel`, its highest GLIBC_2.N) among the repository's lib/ (libfakechroot.so and the
+    /// bundle's libfakechroot-Debian-11-x86_64.so, …) and the host's fakechroot package. A libfakechroot needs its
+    /// guest's libc to define every symbol version it uses; the newest that fits wraps the calls that libc makes.
+    public func fakechrootLibrary(glibcLevel: Int?) -> String? {
         if let chosen = config["fakechroot_so"] { return FileSystem.exists(chosen) ? chosen : nil }
-        let candidates = (libDir.map { [$0 + "/libfakechroot.so"] } ?? []) + [
+        let builds = libDir.map { dir in
+            ((try? FileSystem.list(dir)) ?? []).filter { $0.hasPrefix("libfakechroot-") && $0.hasSuffix(".so") }.sorted().map { dir + "/" + $0 }
+        } ?? []
+        let candidates = ((libDir.map { [$0 + "/libfakechroot.so"] } ?? []) + [
             "/usr/lib/x86_64-linux-gnu/fakechroot/libfakechroot.so", "/usr/lib/aarch64-linux-gnu/fakechroot/libfakechroot.so",
             "/usr/lib/powerpc64le-linux-gnu/fakechroot/libfakechroot.so", "/usr/lib64/fakechroot/libfakechroot.so",
             "/usr/lib/fakechroot/libfakechroot.so",
-        ]
-        return candidates.first(where: FileSystem.isFile)
+        ] + builds).filter(FileSystem.isFile)
+        guard let glibcLevel, candidates.count > 1 else { return candidates.first }
+        let fitting = candidates.map { ($0, GlibcLevel.highest(in: $0) ?? 0) }.filter { $0.1 <= glibcLevel }
+        // max(by:) keeps the first of equals: a plain libfakechroot.so before the bundle's builds.
+        return fitting.max { $0.1 < $1.1 }?.0 ?? candidates.first
     }
+
+    /// The first libfakechroot found, whatever the guest (for callers that do not know it).
+    public var fakechrootLibrary: String? { fakechrootLibrary(glibcLevel: nil) }
 
     /// What a proot can do, read from its --help (first line "proot 5.1.0: …", then its options).
     public struct ProotFeatures: Sendable, Equatable {

@@ -106,6 +106,14 @@ public enum URLParts {
         return text
     }
 
+    /// Whether the URL's host is this machine by its literal name: `localhost`, 127.0.0.0/8 or ::1 (no lookup).
+    public static func isLoopback(_ url: String) -> Bool {
+        guard let host = URLComponents(string: url)?.host?.lowercased() else { return false }
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
     public static func withoutScheme(_ url: String) -> String {
         url.range(of: "://").map { String(url[$0.upperBound...]) } ?? url
     }

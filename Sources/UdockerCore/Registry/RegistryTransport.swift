@@ -10,7 +10,9 @@ import Foundation
 /// - redirects (to blob storage) are followed, and the registry's Authorization is sent only to the registry's
 ///   own origin;
 /// - 429, 5xx and transient transport errors are retried with exponential backoff (a blob resumes where it was);
-/// - under `--insecure`, a registry that does not speak TLS is spoken to in plain HTTP.
+/// - an explicit `http://` URL is used as written (udocker 1.3 and docker do), with a warning unless the registry
+///   is on loopback; a bare host means https, and a registry that does not speak TLS is spoken to in plain HTTP
+///   only under `--insecure`, with a warning.
 public final class RegistryTransport {
     /// The registry's base URL, e.g. `https://registry-1.docker.io`; becomes `http://…` after an insecure fallback.
     public private(set) var baseURL: String
@@ -25,9 +27,7 @@ public final class RegistryTransport {
     static let maxRedirects = 10
 
     public init(baseURL: String, options: TransferOptions, credentials: String? = nil) throws {
-        if baseURL.lowercased().hasPrefix("http://") && !options.insecure {
-            throw UdockerError(.usage, "\(baseURL) is a plain HTTP registry: use --insecure to allow it")
-        }
+        if let warning = Self.plainHTTPWarning(baseURL) { Log.warning(warning) }
         self.baseURL = baseURL
         self.options = options
         self.credentials = credentials
@@ -35,6 +35,12 @@ public final class RegistryTransport {
     }
 
     public var host: String { URLParts.hostPort(baseURL) }
+
+    /// What to tell the user about a registry URL that names plain HTTP: nothing for one on this machine.
+    static func plainHTTPWarning(_ url: String) -> String? {
+        guard url.lowercased().hasPrefix("http://"), !URLParts.isLoopback(url) else { return nil }
+        return "\(URLParts.hostPort(url)) is spoken to in plain HTTP, as \(url) says: nothing sent or received is protected"
+    }
 
     /// Runs one request to completion: auth, redirects and retries included. The body is kept in memory.
     /// A final non-2xx answer is returned (callers name what they asked for in the error), except a 401 that
@@ -107,14 +113,14 @@ public final class RegistryTransport {
         case .tlsHandshake where options.insecure && exchange.url.hasPrefix("https://")
                 && URLParts.origin(exchange.url) == URLParts.origin(baseURL):
             // As docker does for an insecure registry: it does not speak TLS, so speak plain HTTP to it.
-            Log.info("\(host) does not answer TLS; using plain HTTP (--insecure)")
+            Log.warning("\(host) does not answer TLS; using plain HTTP (--insecure)")
             baseURL = "http://" + URLParts.withoutScheme(baseURL)
             exchange.url = "http://" + URLParts.withoutScheme(exchange.url)
             return .again
         case .certificate(let text):
             throw UdockerError(.network, "TLS certificate of \(target) is not trusted: \(text) (give its CA in SSL_CERT_FILE, or use --insecure)")
         case .tlsHandshake(let text):
-            throw UdockerError(.network, "no TLS session with \(target): \(text) (a plain HTTP registry needs --insecure)")
+            throw UdockerError(.network, "no TLS session with \(target): \(text) (for a plain HTTP registry write http://\(target), or use --insecure)")
         case .unreachable(let text):
             throw UdockerError(.network, "cannot connect to \(target): \(text)")
         case .transient(let text):

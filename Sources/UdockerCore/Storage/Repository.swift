@@ -89,5 +89,6 @@ public enum ContainerFile: String, Sendable, CaseIterable {
     case passwd = "passwd"               // the passwd copy bound over /etc/passwd (adds the invoking user)
     case group = "group"                 // the group copy bound over /etc/group
     case autoMode = "execmode.auto"      // setup --execmode=auto: the verdict of the last probe (JSON)
+    case volumeLinks = "volume.links"    // F modes: volumes linked in ROOT, and what each link replaced
     case nvidia = "nvidia"               // setup --nvidia: bind the host's NVIDIA driver at every run (udocker 1.3's name)
 }

@@ -12,9 +12,13 @@ public struct FakechrootEngine: Engine {
     /// Host temporary directory for AF_UNIX sockets whose paths would be too long under ROOT.
     public var tmpDir: String
     public var debug: Bool
+    /// Whether the container's loader takes `--argv0` (glibc 2.33 and later); an older one gives the command the
+    /// program's path as argv[0].
+    public var loaderTakesArgv0: Bool
 
-    public init(library: String, state: FakechrootState, tmpDir: String = "/tmp", debug: Bool = false) {
+    public init(library: String, state: FakechrootState, tmpDir: String = "/tmp", debug: Bool = false, loaderTakesArgv0: Bool = true) {
         self.library = library; self.state = state; self.tmpDir = tmpDir; self.debug = debug
+        self.loaderTakesArgv0 = loaderTakesArgv0
     }
 
     public func plan(_ run: ContainerRun) throws -> ExecPlan {
@@ -22,16 +26,20 @@ public struct FakechrootEngine: Engine {
         let root = run.root
         var preparation: [PreparationStep] = []
         var excluded: [String] = []
+        var volumes: [VolumeLinks.Link] = []
         for bind in run.binds {
             if bind.hostPath == bind.containerPath {
                 excluded.append(bind.hostPath)
-            } else {
-                // This fakechroot has no directory map: a link in ROOT leads the kernel to the host directory.
+            } else if bind.containerPath.hasPrefix(NvidiaBinding.directory + "/") {
                 // The NVIDIA driver's links follow the host's driver when it is upgraded.
-                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath,
-                                            replaceLink: bind.containerPath.hasPrefix(NvidiaBinding.directory + "/")))
+                preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath, replaceLink: true))
+            } else {
+                volumes.append(VolumeLinks.Link(hostPath: bind.hostPath, containerPath: bind.containerPath))
             }
         }
+        // Always, so that a run without the volumes of an earlier one gets the container's directories back.
+        preparation.append(.volumeLinks(VolumeLinks(root: root, record: run.containerDir + "/" + ContainerFile.volumeLinks.rawValue,
+                                                    links: volumes)))
         if let accounts = run.accounts {
             if accounts.fromHost {
                 excluded += ["/etc/passwd", "/etc/group"]
@@ -86,7 +94,8 @@ public struct FakechrootEngine: Engine {
         let arguments = Array(run.command.dropFirst())
         if run.mode == .F1 || run.mode == .F2 {
             let argv0 = executable.interpreter?[0] ?? run.command[0]
-            return ExecPlan(executable: loader, arguments: [loader, "--argv0", argv0] + program + arguments,
+            let loaderArguments = loaderTakesArgv0 ? [loader, "--argv0", argv0] : [loader]
+            return ExecPlan(executable: loader, arguments: loaderArguments + program + arguments,
                             environment: env.entries, hostWorkingDirectory: run.hostWorkingDirectory, preparation: preparation)
         }
         var argv = program

@@ -86,17 +86,26 @@ public struct FakechrootSetup: Sendable {
         return dirs
     }
 
+    /// The container's libc.so.6, beside its loader.
+    func libc(_ state: FakechrootState) -> String { root + Paths.dirname(state.loader) + "/libc.so.6" }
+
+    /// The highest GLIBC_2.N the container's libc defines; nil when it has no glibc.
+    public func glibcLevel(_ state: FakechrootState) -> Int? {
+        FileSystem.exists(libc(state)) ? GlibcLevel.highest(in: libc(state)) : nil
+    }
+
     /// Refuses a container whose libc cannot load the host's libfakechroot (it needs a newer glibc).
     public func checkLibrary(_ library: String, state: FakechrootState) throws {
         let needed = GlibcLevel.highest(in: library) ?? 0
-        let libc = root + Paths.dirname(state.loader) + "/libc.so.6"
-        guard let level = FileSystem.exists(libc) ? GlibcLevel.highest(in: libc) : nil else {
+        let libc = libc(state)
+        guard let level = glibcLevel(state) else {
             throw UdockerError(.unsupported, "the container's C library is not glibc (no \(Paths.dirname(state.loader))/libc.so.6): "
                                + "\(library) cannot be loaded; use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for it")
         }
         guard level >= needed else {
-            throw UdockerError(.unsupported, "the container's glibc 2.\(level) is older than the glibc 2.\(needed) that \(library) needs: "
-                               + "use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for glibc 2.\(level)")
+            let release = GlibcLevel.release(of: libc) ?? "2.\(level)"
+            throw UdockerError(.unsupported, "the container's glibc \(release) is older than the glibc 2.\(needed) that \(library) needs: "
+                               + "use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for glibc \(release)")
         }
     }
 

@@ -63,9 +63,13 @@ protocol ResponseBodySink: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws
 }
 
-/// libcurl, initialised once per process before the first handle.
+/// libcurl, loaded and initialised once per process before the first handle (see OnDemandLibrary).
 enum CurlRuntime {
-    static let ready: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+    static func load() throws { if let failure { throw failure } }
+
+    private static let failure: UdockerError? =
+        OnDemandLibrary.load("libcurl.so.4", neededFor: "talking to a registry", install: "libcurl 4 (Debian: libcurl4)", ud_curl_load)
+        ?? (curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK ? nil : UdockerError(.internalError, "cannot initialise libcurl"))
 }
 
 /// One libcurl easy handle. Reused across attempts (curl_easy_reset keeps its connection cache), and driven
@@ -86,7 +90,8 @@ final class CurlEasy {
     private static let bodyLimit = 64 << 20
 
     init() throws {
-        guard CurlRuntime.ready, let handle = curl_easy_init() else {
+        try CurlRuntime.load()
+        guard let handle = curl_easy_init() else {
             throw UdockerError(.internalError, "cannot initialise libcurl")
         }
         self.handle = handle

@@ -7,7 +7,8 @@ final class CurlMulti {
     private var members: [UnsafeMutableRawPointer: CurlEasy] = [:]
 
     init() throws {
-        guard CurlRuntime.ready, let handle = curl_multi_init() else {
+        try CurlRuntime.load()
+        guard let handle = curl_multi_init() else {
             throw UdockerError(.internalError, "cannot initialise libcurl")
         }
         self.handle = handle
