@@ -29,8 +29,9 @@ public struct HostMPI: Sendable, Equatable {
     public var directories: [Directory]
     /// /dev/infiniband, /dev/hfi1_0, /dev/cxi0 … that exist.
     public var devices: [String]
-    /// The highest GLIBC_2.N anything bound needs.
+    /// The highest GLIBC_2.N anything bound needs, and the first file that needs it.
     public var glibcLevel: Int?
+    public var glibcNeededBy: String?
     /// Names the closure needed and the host did not have (components that cannot load here either).
     public var missing: [String]
     /// The MPI library, its companions and what they load, each after what it needs: what a mode whose
@@ -82,9 +83,10 @@ public struct HostMPI: Sendable, Equatable {
         var libraries = objects.compactMap { path in resolver.file(path).map { LibraryResolver.Library(name: Paths.basename(path), path: path, file: $0) } }
         libraries += closure.libraries.filter { found in !libraries.contains { $0.name == found.name } }
         let bound = libraries.map(\.file) + directories.flatMap { sharedObjects(in: $0.path) }
-        let glibc = bound.compactMap { ElfFile(path: $0).flatMap { GlibcLevel.highest(ofVersions: $0.versionsNeeded) } }.max()
+        let levels = bound.compactMap { file in ElfFile(path: file).flatMap { GlibcLevel.highest(ofVersions: $0.versionsNeeded) }.map { (file, $0) } }
+        let glibc = levels.max { $0.1 < $1.1 }
         return HostMPI(library: library, foundBy: foundBy, libraries: libraries, directories: directories,
-                       devices: devices(in: deviceDirectory), glibcLevel: glibc, missing: closure.missing,
+                       devices: devices(in: deviceDirectory), glibcLevel: glibc?.1, glibcNeededBy: glibc.map { Paths.basename($0.0) }, missing: closure.missing,
                        loadOrder: resolver.loadOrder(of: objects, skip: isGlibc).map(\.name))
     }
 

@@ -28,9 +28,12 @@ public struct MPIVerdict: Sendable, Equatable, Codable {
         verdicts.append(MPIVerdict(rule: .soname, passed: ours.major == theirs.major,
                                    detail: "host \(ours.soname) (major \(ours.major)), container \(theirs.soname) (major \(theirs.major))"))
         verdicts.append(version(ours, theirs))
-        let hostGlibc = host.glibcLevel.map { "2.\($0)" } ?? "none", containerGlibc = container.glibcLevel.map { "2.\($0)" } ?? "unknown"
+        // Symbol versions, not release numbers: a libc defines GLIBC_2.N only for releases that added symbols
+        // (Debian 11's glibc 2.31 defines up to GLIBC_2.30), and that is what a library's needs are checked against.
+        let needs = host.glibcLevel.map { "GLIBC_2.\($0)\(host.glibcNeededBy.map { " (" + $0 + ")" } ?? "")" } ?? "no glibc version"
+        let provides = container.glibcLevel.map { "provides up to GLIBC_2.\($0)" } ?? "was not found"
         verdicts.append(MPIVerdict(rule: .glibc, passed: (host.glibcLevel ?? 0) <= (container.glibcLevel ?? -1),
-                                   detail: "the host's MPI libraries need glibc \(hostGlibc), the container has \(containerGlibc)"))
+                                   detail: "the host's MPI libraries need \(needs), the container's libc \(provides)"))
         verdicts.append(MPIVerdict(rule: .machine, passed: ours.machine == container.identity.machine,
                                    detail: "host library machine \(ours.machine), container program machine \(container.identity.machine)"))
         return verdicts
