@@ -33,6 +33,14 @@ public struct MPIDecision: Sendable, Equatable {
     public static func decide(_ requested: MPIMode, environment: [String: String], program: ResolvedCommand,
                               paths: ContainerPaths, libraryPath: String?, bindDevices: Bool) throws -> MPIDecision {
         var decision = MPIDecision.without(requested)
+        let container = ContainerMPI.discover(program: program, paths: paths, libraryPath: libraryPath)
+        if container.library == nil && requested == .auto {
+            // Nothing to replace (a shell, a non-MPI tool): the host is not searched, nothing is said.
+            decision.used = .container
+            decision.container = "none found"
+            decision.fallback = "the container's program uses no MPI library: nothing to bind"
+            return decision
+        }
         let host: HostMPI
         do {
             host = try HostMPI.discover(environment: environment, resolver: .host(environment: environment))
@@ -41,7 +49,6 @@ public struct MPIDecision: Sendable, Equatable {
             decision.fallback = "the container's MPI is used: \(error.message)"
             return decision
         }
-        let container = ContainerMPI.discover(program: program, paths: paths, libraryPath: libraryPath)
         decision.host = "\(host.library.description) at \(host.library.file), found by \(host.foundBy); "
             + "\(host.libraries.count) libraries, \(host.directories.count) directories bound"
         decision.container = container.library.map {
