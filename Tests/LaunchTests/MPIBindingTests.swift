@@ -18,10 +18,12 @@ struct MPIBindingTests {
             sandbox = try Sandbox("mpi-binding")
             debian12 = try MPIFixtures.debian12()
             try sandbox.load(debian12)
+            // A scratch directory of this suite's own on each node: other suites read the node's stage log.
+            for node in cluster.nodeNames { try Files.makeDirectory(cluster.scratch(node) + "/mpi-binding", mode: 0o1777) }
         }
 
         func srun(_ srunArguments: [String], _ launchArguments: [String], env: [String: String] = [:]) throws -> CommandResult {
-            try cluster.srun(srunArguments + [sandbox.staging.udockerLaunch, "--scratch=/scratch"] + launchArguments,
+            try cluster.srun(srunArguments + [sandbox.staging.udockerLaunch, "--scratch=/scratch/mpi-binding"] + launchArguments,
                              in: sandbox, env: env, timeout: .seconds(240))
         }
 
