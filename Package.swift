@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "CommandExpectations", dependencies: ["TestSupport"], path: "Tests/CommandExpectations"),
         .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
-        .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
         // udocker-launch on a two-node SLURM on this machine (TestSupport's SlurmCluster) with MPI images.
         .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),

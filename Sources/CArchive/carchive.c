@@ -13,6 +13,10 @@ typedef struct archive_entry E;
     F(int, archive_read_support_format_tar, (A *a), (a))                                                     \
     F(int, archive_read_open_filename, (A *a, const char *name, size_t block), (a, name, block))              \
     F(int, archive_read_open_fd, (A *a, int fd, size_t block), (a, fd, block))                               \
+    F(int, archive_read_open, (A *a, void *client, archive_open_callback *open, archive_read_callback *read,  \
+      archive_close_callback *close), (a, client, open, read, close))                                        \
+    F(int, archive_file_count, (A *a), (a))                                                                  \
+    F(la_int64_t, archive_read_header_position, (A *a), (a))                                                 \
     F(int, archive_read_next_header, (A *a, E **entry), (a, entry))                                          \
     F(int, archive_read_data_block, (A *a, const void **buffer, size_t *size, la_int64_t *offset),           \
       (a, buffer, size, offset))                                                                             \

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 // Expectations about commands, shared by the suites that drive the built binaries.
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 
 /// libcurl and libarchive are loaded only by the commands that need them. With both made unloadable (an empty
 /// file bound over each in a private user + mount namespace, as on a node that lacks them) the commands that run

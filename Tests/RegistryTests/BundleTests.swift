@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CommandExpectations
 @testable import UdockerCore
 
 /// The portable bundle (`make bundle`, packaging/bundle.sh) on an old system: a Debian 11 root (glibc 2.31, no

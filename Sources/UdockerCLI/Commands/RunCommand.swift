@@ -33,6 +33,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("dri"), help: "Bind the host's graphics (DRI) directories.") var dri = false
     @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver (libraries, utilities, devices) for this run.") var nvidia = false
     @Flag(name: .customLong("nobanner"), help: "Print no banner.") var noBanner = false
+    @Option(name: .customLong("mpi"), help: "MPI: host (bind the host's, checked), container (its own, with the process manager passed in: the default under srun/mpirun), none (udocker 1.3's clean environment).")
+    var mpi: String?
     @Option(name: .customLong("pull"), help: "Pull the image: missing (when not in the repository), never, always.")
     var pull: PullPolicy = .missing
     @OptionGroup var registryOptions: RegistryOptions
@@ -71,6 +73,7 @@ struct RunCommand: ParsableCommand {
         options.publishAll = publishAll
         options.dri = dri
         options.nvidia = nvidia
+        options.mpi = try mpi.map(MPIMode.parse)
         options.noBanner = noBanner
         options.location = location.map(Paths.absolute)
         options.platform = platform

@@ -16,6 +16,8 @@ struct LaunchRunCommand: ParsableCommand {
     @Flag(name: .customLong("gpu"), help: "Bind the host's NVIDIA driver into the container.") var gpu = false
     @Option(name: .customLong("gpus-per-rank"), help: "With --gpu: give each local rank its own N GPUs (CUDA_VISIBLE_DEVICES).")
     var gpusPerRank: Int?
+    @Option(name: .customLong("mpi"), help: "MPI: auto (the host's when every ABI check passes, else the container's), host, container, none.")
+    var mpi: String = "auto"
     @Flag(name: .customLong("cleanup"), help: "Remove the stage when the node's last rank using it has exited.") var cleanup = false
     @Flag(name: .customLong("dry-run"), help: "Print what would run and why, and run nothing.") var dryRun = false
     @Argument(help: "Image or container in the repository.") var target: String
@@ -34,6 +36,7 @@ struct LaunchRunCommand: ParsableCommand {
         request.cleanup = cleanup
         request.gpu = gpu
         request.gpusPerRank = gpusPerRank
+        request.mpi = try MPIMode.parse(mpi)
         let plan = try Launcher(repository: context.repository, tools: context.hostTools,
                                 environment: ProcessInfo.processInfo.environment).prepare(request)
         if dryRun {

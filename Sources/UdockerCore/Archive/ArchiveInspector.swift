@@ -107,6 +107,7 @@ private final class LibarchiveReader {
     private var startedData = false
 
     init(rawFrom source: HashedStream, name: String) throws {
+        try ArchiveRuntime.load()
         (archive, self.source, self.name) = (archive_read_new()!, source, name)
         archive_read_support_filter_all(archive)
         archive_read_support_format_raw(archive)
@@ -114,6 +115,7 @@ private final class LibarchiveReader {
     }
 
     init(tarFrom source: HashedStream, name: String) throws {
+        try ArchiveRuntime.load()
         (archive, self.source, self.name) = (archive_read_new()!, source, name)
         archive_read_support_format_tar(archive)
         try open()

@@ -78,6 +78,9 @@ public struct RunPreparation: Sendable {
         var binds = try bindings(options)
         let nvidia = try nvidiaBinding(options, mode: mode, containerDir: containerDir, root: root, binds: binds)
         binds += nvidia?.binds.filter { bind in !binds.contains { $0.containerPath == bind.containerPath } } ?? []
+        // Under a process manager the command joins its job (never an MPI singleton) unless --mpi=none.
+        let mpiMode = options.mpi ?? (ProcessManagerPassthrough.isPresent(hostEnvironment) ? .container : .none)
+        if mpiMode != .none { binds += ProcessManagerPassthrough.volumes(hostEnvironment, existing: binds) }
         let paths = ContainerPaths(root: root, binds: binds)
 
         var env = EnvironmentList()
@@ -103,6 +106,7 @@ public struct RunPreparation: Sendable {
         env.set("container_uuid", id)
         env.set("container_execmode", mode.rawValue)
         env.set("container_names", names.joined(separator: ","))
+        if mpiMode != .none { for (name, value) in ProcessManagerPassthrough.environment(hostEnvironment) { env.set(name, value) } }
         for file in options.environmentFiles { for entry in try Self.readEnvFile(file) { env.set(entry) } }
         for entry in options.environment {
             if entry.contains("=") { env.set(entry) }
@@ -137,11 +141,27 @@ public struct RunPreparation: Sendable {
             throw UdockerError(.notFound, "command not found or has no execute bit set: \(command[0])")
         }
 
-        return ContainerRun(id: id, names: names, root: root, containerDir: containerDir, mode: mode,
-                            command: command, executable: executable, environment: env.entries,
-                            workingDirectory: cwd, hostWorkingDirectory: paths.hostPath(cwd), user: user, hostUser: hostUser, binds: binds,
-                            accounts: try accounts(for: user, mode: mode, root: root, options: options),
-                            inheritedDescriptors: inheritedDescriptors, options: options)
+        var mpi = MPIDecision.without(mpiMode)
+        if mpiMode == .host || mpiMode == .auto {
+            let hostDev = binds.contains { $0.hostPath == "/dev" && $0.containerPath == "/dev" }
+            mpi = try MPIDecision.decide(mpiMode, environment: hostEnvironment, program: executable, paths: paths,
+                                         libraryPath: env.value("LD_LIBRARY_PATH"), bindDevices: mode.family == .runc || !hostDev)
+            for line in mpi.report { Log.debug(line) }
+            if let binding = mpi.binding {
+                binds += binding.binds.filter { bind in !binds.contains { $0.containerPath == bind.containerPath } }
+                let userSet = try Set((options.environment + options.environmentFiles.flatMap(Self.readEnvFile))
+                    .map { String($0.split(separator: "=", maxSplits: 1)[0]) })
+                binding.apply(to: &env, userSet: userSet)
+            }
+        }
+
+        var run = ContainerRun(id: id, names: names, root: root, containerDir: containerDir, mode: mode,
+                               command: command, executable: executable, environment: env.entries,
+                               workingDirectory: cwd, hostWorkingDirectory: paths.hostPath(cwd), user: user, hostUser: hostUser, binds: binds,
+                               accounts: try accounts(for: user, mode: mode, root: root, options: options),
+                               inheritedDescriptors: inheritedDescriptors, options: options)
+        run.mpi = mpi
+        return run
     }
 
     /// Host variables a container gets without --hostenv (udocker's valid_host_env).

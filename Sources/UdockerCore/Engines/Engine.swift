@@ -40,6 +40,8 @@ public struct ContainerRun: Sendable, Equatable {
     /// Descriptors 3 ..< 3+N the command inherits (runc must be told to pass them on).
     public var inheritedDescriptors: Int
     public var options: RunOptions
+    /// Which MPI the command uses and why (`--mpi`); its binds are among `binds` already.
+    public var mpi: MPIDecision = .without(.none)
 
     public init(id: String, names: [String] = [], root: String, containerDir: String, mode: ExecMode,
                 command: [String], executable: ResolvedCommand? = nil, environment: [String] = [],

@@ -47,6 +47,9 @@ public struct RunOptions: Sendable, Equatable {
     public var dri = false
     /// --nvidia: bind the host's NVIDIA driver for this run (see NvidiaBinding).
     public var nvidia = false
+    /// --mpi: which MPI the command uses; nil: the container's with the process manager passed in when one
+    /// started udocker, else none (udocker 1.3's clean environment).
+    public var mpi: MPIMode? = nil
     public var noBanner = false
     /// --location=DIR: run a root file system that is not in the repository.
     public var location: String? = nil

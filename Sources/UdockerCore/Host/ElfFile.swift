@@ -1,7 +1,8 @@
 import Foundation
 
 /// What the engines need to know about an ELF file without running it: whether it is dynamically linked, its
-/// program interpreter (PT_INTERP), its library search path (DT_RPATH / DT_RUNPATH) and its soname (DT_SONAME).
+/// program interpreter (PT_INTERP), its library search path (DT_RPATH / DT_RUNPATH), its soname (DT_SONAME), the
+/// libraries it needs (DT_NEEDED) and the symbol versions it needs from them (DT_VERNEED: GLIBC_2.34, …).
 /// Only 64-bit little-endian files are understood (x86_64, aarch64, ppc64le); others read as "not ELF"
 /// (`ElfIdentity` tells any ELF file's class and machine).
 public struct ElfFile: Sendable, Equatable {
@@ -15,25 +16,38 @@ public struct ElfFile: Sendable, Equatable {
     public var searchPath: String?
     public var searchPathKind: SearchPathKind?
     public var soname: String?
+    /// DT_NEEDED, in order.
+    public var needed: [String] = []
+    /// The version names of DT_VERNEED (GLIBC_2.34, GLIBCXX_3.4.29, …), as required of any library.
+    public var versionsNeeded: [String] = []
 
     /// nil when `path` is not a readable 64-bit little-endian ELF file.
     public init?(path: String) {
-        guard let data = Self.readHead(path) else { return nil }
-        self.init(data: data, path: path)
+        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? file.close() }
+        guard let magic = try? file.read(upToCount: 4), magic == Data([0x7f, 0x45, 0x4c, 0x46]) else { return nil }
+        try? file.seek(toOffset: 0)
+        guard let head = try? file.read(upToCount: Self.headSize) else { return nil }
+        self.init(head: [UInt8](head)) { offset, count in
+            // The dynamic section of a large library may lie far beyond the head (libmpich's at 41 MB).
+            guard (try? file.seek(toOffset: UInt64(offset))) != nil, let data = try? file.read(upToCount: count) else { return [] }
+            return [UInt8](data)
+        }
     }
 
-    init?(data: Data, path: String) {
-        let bytes = [UInt8](data)
+    /// Headers and program headers sit in the first pages of every ELF file; `more` reads what lies beyond.
+    static let headSize = 1 << 16
+
+    private init?(head bytes: [UInt8], more: (_ offset: Int, _ count: Int) -> [UInt8]) {
         guard bytes.count >= 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46,
               bytes[4] == 2, bytes[5] == 1 else { return nil }
-        func u16(_ o: Int) -> Int { o + 2 <= bytes.count ? Int(bytes[o]) | Int(bytes[o + 1]) << 8 : 0 }
-        func u64(_ o: Int) -> Int {
-            guard o + 8 <= bytes.count else { return 0 }
-            var v: UInt64 = 0
-            for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[o + i]) }
-            return Int(truncatingIfNeeded: v)
+        /// `count` bytes at `offset` of the file, from the head when they lie in it.
+        func read(_ offset: Int, _ count: Int) -> [UInt8] {
+            guard offset >= 0, count > 0 else { return [] }
+            if offset + count <= bytes.count { return Array(bytes[offset..<(offset + count)]) }
+            return more(offset, count)
         }
-        let phoff = u64(32), phentsize = u16(54), phnum = u16(56)
+        let phoff = Self.u64(bytes, 32), phentsize = Self.u16(bytes, 54), phnum = Self.u16(bytes, 56)
         var interpreter: String?
         var interpreterSlot: Slot?
         var dynamic: (offset: Int, size: Int)?
@@ -42,12 +56,12 @@ public struct ElfFile: Sendable, Equatable {
             let ph = phoff + i * phentsize
             guard ph + 56 <= bytes.count else { return nil }
             let type = Int(bytes[ph]) | Int(bytes[ph + 1]) << 8 | Int(bytes[ph + 2]) << 16 | Int(bytes[ph + 3]) << 24
-            let offset = u64(ph + 8), vaddr = u64(ph + 16), fileSize = u64(ph + 32)
+            let offset = Self.u64(bytes, ph + 8), vaddr = Self.u64(bytes, ph + 16), fileSize = Self.u64(bytes, ph + 32)
             switch type {
             case 1: loads.append((vaddr, offset, fileSize))
             case 2: dynamic = (offset, fileSize)
             case 3:
-                interpreter = Self.cString(bytes, at: offset, limit: fileSize)
+                interpreter = Self.cString(read(offset, min(fileSize, 4096)), at: 0, limit: fileSize)
                 interpreterSlot = Slot(offset: offset, size: fileSize)
             default: break
             }
@@ -56,36 +70,71 @@ public struct ElfFile: Sendable, Equatable {
         self.interpreterSlot = interpreterSlot
         self.isDynamic = dynamic != nil
         guard let dynamic else { return }
-        // Walk the dynamic section for the string table address and the rpath/runpath/soname offsets into it.
-        var strtab = 0, rpath: Int?, runpath: Int?, soname: Int?
-        var entry = dynamic.offset
-        while entry + 16 <= min(bytes.count, dynamic.offset + dynamic.size) {
-            let tag = u64(entry), value = u64(entry + 8)
+        // Walk the dynamic section for the string table and the offsets into it, and the version needs.
+        let section = read(dynamic.offset, min(dynamic.size, 1 << 16))
+        var strtab = 0, strsz = 0, rpath: Int?, runpath: Int?, soname: Int?, needed: [Int] = []
+        var verneed = 0, verneedCount = 0
+        var entry = 0
+        while entry + 16 <= section.count {
+            let tag = Self.u64(section, entry), value = Self.u64(section, entry + 8)
             if tag == 0 { break }
             switch tag {
+            case 1: needed.append(value)
             case 5: strtab = value
+            case 10: strsz = value
             case 14: soname = value
             case 15: rpath = value
             case 29: runpath = value
+            case 0x6fff_fffe: verneed = value
+            case 0x6fff_ffff: verneedCount = value
             default: break
             }
             entry += 16
         }
-        guard let load = loads.first(where: { strtab >= $0.vaddr && strtab < $0.vaddr + $0.size }) else { return }
-        let strings = strtab - load.vaddr + load.offset
-        self.soname = soname.flatMap { Self.cString(bytes, at: strings + $0, limit: 4096) }
+        /// A virtual address's offset in the file.
+        func fileOffset(_ address: Int) -> Int? {
+            loads.first { address >= $0.vaddr && address < $0.vaddr + $0.size }.map { address - $0.vaddr + $0.offset }
+        }
+        guard let strings = fileOffset(strtab) else { return }
+        let table = read(strings, strsz > 0 ? min(strsz, 1 << 22) : 1 << 16)
+        func string(_ offset: Int) -> String? { Self.cString(table, at: offset, limit: 4096) }
+        self.soname = soname.flatMap(string)
+        self.needed = needed.compactMap(string)
+        if verneedCount > 0, let start = fileOffset(verneed) {
+            // Elf64_Verneed (vn_cnt at 2, vn_aux at 8, vn_next at 12) each followed by Elf64_Vernaux entries
+            // (vna_name at 8, vna_next at 12).
+            let block = read(start, 1 << 14)
+            var need = 0
+            for _ in 0..<min(verneedCount, 64) {
+                guard need + 16 <= block.count else { break }
+                var aux = need + Int(Self.u32(block, need + 8))
+                for _ in 0..<min(Self.u16(block, need + 2), 256) {
+                    guard aux + 16 <= block.count else { break }
+                    if let name = string(Int(Self.u32(block, aux + 8))) { versionsNeeded.append(name) }
+                    let next = Int(Self.u32(block, aux + 12))
+                    if next == 0 { break }
+                    aux += next
+                }
+                let next = Int(Self.u32(block, need + 12))
+                if next == 0 { break }
+                need += next
+            }
+        }
         guard let stringOffset = runpath ?? rpath else { return }
-        searchPath = Self.cString(bytes, at: strings + stringOffset, limit: 4096)
+        searchPath = string(stringOffset)
         searchPathKind = runpath != nil ? .runpath : .rpath
     }
 
-    /// Headers, program headers and the dynamic section sit in the first pages of every ELF file we care about.
-    private static func readHead(_ path: String) -> Data? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        guard let magic = try? handle.read(upToCount: 4), magic == Data([0x7f, 0x45, 0x4c, 0x46]) else { return nil }
-        try? handle.seek(toOffset: 0)
-        return try? handle.read(upToCount: 1 << 20)
+    private static func u16(_ bytes: [UInt8], _ o: Int) -> Int { o >= 0 && o + 2 <= bytes.count ? Int(bytes[o]) | Int(bytes[o + 1]) << 8 : 0 }
+    private static func u32(_ bytes: [UInt8], _ o: Int) -> UInt32 {
+        guard o >= 0, o + 4 <= bytes.count else { return 0 }
+        return UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24
+    }
+    private static func u64(_ bytes: [UInt8], _ o: Int) -> Int {
+        guard o >= 0, o + 8 <= bytes.count else { return 0 }
+        var v: UInt64 = 0
+        for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[o + i]) }
+        return Int(truncatingIfNeeded: v)
     }
 
     private static func cString(_ bytes: [UInt8], at offset: Int, limit: Int) -> String? {
@@ -127,6 +176,14 @@ public struct ElfIdentity: Sendable, Equatable, CustomStringConvertible {
 /// The glibc symbol-version level of a library: the highest `GLIBC_2.N` it defines (a libc) or needs
 /// (anything else). Compared to decide whether a host library can be loaded by a container's libc.
 public enum GlibcLevel {
+    /// The highest GLIBC_2.N among version names (an ELF file's `versionsNeeded`); nil when there is none.
+    public static func highest(ofVersions names: [String]) -> Int? {
+        names.compactMap { name -> Int? in
+            guard name.hasPrefix("GLIBC_2.") else { return nil }
+            return Int(name.dropFirst(8).prefix { $0.isNumber })
+        }.max()
+    }
+
     public static func highest(in path: String) -> Int? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let marker = Array("GLIBC_2.".utf8)

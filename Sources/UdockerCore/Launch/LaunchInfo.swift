@@ -25,6 +25,8 @@ public struct LaunchInfo: Sendable, Codable {
     public var nvidiaDriver: String
     /// Each NVIDIA GPU by PCI address, in nvidia-smi's order, with the CPUs nearest it.
     public var gpus: [String]
+    /// The host MPI that --mpi=host would bind (and its components and interconnect stack), or why there is none.
+    public var mpi: [String]
 
     public var text: String {
         var lines = [
@@ -41,6 +43,8 @@ public struct LaunchInfo: Sendable, Codable {
         lines += localRankCPUs.map { "  local rank \($0.localRank): \($0.cpus ?? "unchanged") (\($0.reason))" }
         lines.append("nvidia driver:      \(nvidiaDriver)")
         lines += gpus.enumerated().map { "  gpu \($0.offset): \($0.element)" }
+        lines.append("host mpi:           \(mpi.first ?? "")")
+        lines += mpi.dropFirst().map { "  " + $0 }
         return lines.joined(separator: "\n")
     }
 }
@@ -67,11 +71,22 @@ extension Launcher {
         }
         let driver: String
         do { driver = try NvidiaDriver.version(.host(environment: environment)) } catch { driver = "\(error)" }
+        var mpi: [String]
+        do {
+            let host = try HostMPI.discover(environment: environment, resolver: .host(environment: environment))
+            mpi = ["\(host.library.description) at \(host.library.file), found by \(host.foundBy)"]
+            mpi += host.libraries.map { "library \($0.name): \($0.file)" }
+            mpi += host.directories.map { "\($0.role.rawValue): \($0.path)" }
+            mpi += host.devices.map { "device \($0)" }
+            mpi.append("needs glibc \(host.glibcLevel.map { "2.\($0)" } ?? "(none)")")
+        } catch {
+            mpi = ["\(error)"]
+        }
         return LaunchInfo(rank: rank, scratch: area.base, repository: repository.topDir, repositoryFileSystem: kind.name,
                           repositoryIsShared: kind.isShared, userNamespaces: host.userNamespaceFailure ?? "available",
                           tools: tools, processingUnits: CPUSet.format(topology.processingUnits), cores: topology.cores.count,
                           numaNodes: topology.numaNodes.map { "\($0.index):\(CPUSet.format($0.processingUnits))" },
                           affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus,
-                          nvidiaDriver: driver, gpus: gpus)
+                          nvidiaDriver: driver, gpus: gpus, mpi: mpi)
     }
 }

@@ -30,6 +30,8 @@ public struct LaunchRequest: Sendable {
     /// Bind the host's NVIDIA driver; with `gpusPerRank` (or SLURM's --gpus-per-task) each local rank sees its own.
     public var gpu = false
     public var gpusPerRank: Int?
+    /// Which MPI the rank uses: by default the host's when every ABI check passes, else the container's.
+    public var mpi: MPIMode = .auto
 
     public init(target: String, options: RunOptions) { self.target = target; self.options = options }
 }
@@ -45,6 +47,7 @@ public struct LaunchPlan: Sendable {
     /// CUDA_VISIBLE_DEVICES given to this rank, when the job gives each rank its own GPUs.
     public var gpus: String?
     public var nvidia: Bool
+    public var mpi: MPIDecision
     public var exec: ExecPlan
 
     public var report: String {
@@ -55,6 +58,7 @@ public struct LaunchPlan: Sendable {
         lines.append("cpus: \(pinning.cpus.map(CPUSet.format) ?? "unchanged") (\(pinning.reason))")
         if let gpus { lines.append("gpus: CUDA_VISIBLE_DEVICES=\(gpus)") }
         if nvidia { lines.append("nvidia: the host driver is bound at \(NvidiaBinding.libraryDirectory)") }
+        lines += mpi.report
         if let sharing = exec.isolation?.sharing { lines.append("namespace: shared by the step's ranks on this node (\(sharing.key))") }
         else if exec.isolation != nil { lines.append("namespace: this rank's own") }
         lines.append("exec: " + exec.arguments.joined(separator: " "))
@@ -87,8 +91,7 @@ public struct Launcher: Sendable {
         let area = try StageArea.choose(explicit: request.scratch, environment: environment)
         let placement = try place(request, rank: rank, area: area)
         var options = request.options
-        options.environment = ProcessManagerPassthrough.environment(environment, userSet: options.environment) + options.environment
-        options.volumes += ProcessManagerPassthrough.volumes(environment, existing: options.volumes)
+        options.mpi = request.mpi
         let gpus = try gpuShare(request, rank: rank)
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
         options.nvidia = options.nvidia || request.gpu
@@ -98,7 +101,7 @@ public struct Launcher: Sendable {
         let preparation = RunPreparation(store: ContainerStore(repository: repository), hostEnvironment: environment,
                                          sysDirs: repository.config.list("sysdirs_list"),
                                          inheritedDescriptors: OpenDescriptors.inheritableCount())
-        var (_, plan) = try RunPlanner(preparation: preparation, config: repository.config, tools: tools)
+        var (run, plan) = try RunPlanner(preparation: preparation, config: repository.config, tools: tools)
             .plan(placement.source, mode: placement.choice.mode, options: options)
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
@@ -108,7 +111,7 @@ public struct Launcher: Sendable {
             plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: Self.sharingKey(rank, isolation))
         }
         return LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
-                          mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, exec: plan)
+                          mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, mpi: run.mpi, exec: plan)
     }
 
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it

@@ -1,7 +1,8 @@
 // The launcher's benchmark, on the tests' two-node SLURM (TestSupport's SlurmCluster) with the Debian MPI images:
-//   1. OSU-style ping-pong, 8 B to 4 MiB: natively and through udocker-launch in the mode it chooses (F3), in U1 with
-//      the node's shared namespace and with one per rank (--join=no), and in P1 for contrast; on one node (shared
-//      memory) and across the two nodes (TCP here);
+//   1. OSU-style ping-pong, 8 B to 4 MiB: natively and through udocker-launch in the mode it chooses (F3) with the
+//      host's MPI bound (--mpi=host, the default's choice here) and with the container's own (--mpi=container), in U1
+//      with the node's shared namespace and with one per rank (--join=no), and in P1 for contrast; on one node
+//      (shared memory) and across the two nodes (TCP here);
 //   2. the wall time of a 4-rank step on two nodes, cold (nothing staged) and warm, against the native program;
 //   3. 16 launchers starting at once on one node against one;
 //   4. staging a container of 20,000 small files onto both nodes: its published archive spread by sbcast, the
@@ -89,14 +90,16 @@ func seconds(_ body: () throws -> CommandResult) throws -> Double {
 let oneNode = ["-N1", "-n2", "--mpi=pmix"], twoNodes = ["-N2", "-n2", "--mpi=pmix"]
 let local: [Configuration] = [
     Configuration(name: "native", srun: oneNode, command: [native.pingpong]),
-    Configuration(name: "chosen (F3)", srun: oneNode, command: launch([], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "F3 host MPI", srun: oneNode, command: launch(["--mpi=host"], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "F3 container MPI", srun: oneNode, command: launch(["--mpi=container"], debian12, MPIFixtures.pingpongPath)),
     Configuration(name: "U1 shared", srun: oneNode, command: launch(["--execmode=U1"], debian12, MPIFixtures.pingpongPath)),
     Configuration(name: "U1 own (--join=no)", srun: oneNode, command: launch(["--execmode=U1", "--join=no"], debian12, MPIFixtures.pingpongPath)),
     Configuration(name: "P1 (Debian 11 guest)", srun: oneNode, command: launch(["--execmode=P1"], debian11, MPIFixtures.pingpongPath)),
 ]
 let remote: [Configuration] = [
     Configuration(name: "native", srun: twoNodes, command: [native.pingpong]),
-    Configuration(name: "chosen (F3)", srun: twoNodes, command: launch([], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "F3 host MPI", srun: twoNodes, command: launch(["--mpi=host"], debian12, MPIFixtures.pingpongPath)),
+    Configuration(name: "F3 container MPI", srun: twoNodes, command: launch(["--mpi=container"], debian12, MPIFixtures.pingpongPath)),
     Configuration(name: "U1 shared", srun: twoNodes, command: launch(["--execmode=U1"], debian12, MPIFixtures.pingpongPath)),
 ]
 
@@ -238,7 +241,8 @@ let summary = """
     \(ISO8601DateFormatter().string(from: Date())), \(host.processorCount) CPUs, \(host.physicalMemory / 1_073_741_824) GiB, \
     \(repetitions) interleaved rounds, medians. Two SLURM nodes on one machine (TestSupport's SlurmCluster); Open MPI 4.1.4 \
     (Debian 12) natively and in the Debian 12 image, 4.1.0 in the Debian 11 image (P1 only: Debian's proot cannot start \
-    a glibc ≥ 2.33 guest's programs).
+    a glibc ≥ 2.33 guest's programs). "host MPI": the host's Open MPI bound into the Debian 12 guest (`--mpi=host`;
+    the launcher's default `--mpi=auto` chooses it here, so the U1 rows use it too); "container MPI": the guest's own.
     Single-copy (CMA) fallback reported for separate namespaces: \(cmaFallback ? "yes" : "no").
 
     ## Ping-pong on one node (half round-trip, µs)

@@ -30,8 +30,8 @@ public struct FakechrootEngine: Engine {
         for bind in run.binds {
             if bind.hostPath == bind.containerPath {
                 excluded.append(bind.hostPath)
-            } else if bind.containerPath.hasPrefix(NvidiaBinding.directory + "/") {
-                // The NVIDIA driver's links follow the host's driver when it is upgraded.
+            } else if [NvidiaBinding.directory, MPIBinding.directory].contains(where: { bind.containerPath.hasPrefix($0 + "/") }) {
+                // The NVIDIA driver's and the host MPI's links follow the host's files when they are upgraded.
                 preparation.append(.symlink(target: bind.hostPath, path: root + bind.containerPath, replaceLink: true))
             } else {
                 volumes.append(VolumeLinks.Link(hostPath: bind.hostPath, containerPath: bind.containerPath))
@@ -64,7 +64,9 @@ public struct FakechrootEngine: Engine {
         var env = EnvironmentList(run.environment)
         env.set("PWD", run.workingDirectory)
         env.set("FAKECHROOT_BASE", root)
-        env.set("LD_PRELOAD", library)
+        // The host's MPI (--mpi=host) before the patched DT_RPATH could find the container's.
+        let mpiPreload = (run.mpi.binding?.preload ?? []).map { paths.hostPath($0) ?? root + $0 }
+        env.set("LD_PRELOAD", ([library] + mpiPreload).joined(separator: ":"))
         if !excluded.isEmpty { env.set("FAKECHROOT_EXCLUDE_PATH", excluded.joined(separator: ":")) }
         if !run.isBound(containerPath: "/tmp") { env.set("FAKECHROOT_AF_UNIX_PATH", tmpDir) }
         if debug { env.set("FAKECHROOT_DEBUG", "true") }
