@@ -7,14 +7,8 @@ struct RunCommand: ParsableCommand {
         commandName: "run", abstract: "Run a command in a container (an image name creates the container first).")
 
     @Flag(name: .customLong("rm"), help: "Delete the container after it ran (an image run creates a temporary one).") var remove = false
-    @Option(name: [.customShort("w"), .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
-    @Option(name: [.customShort("u"), .customLong("user")], help: "User: name, uid or uid:gid.") var user: String?
-    @Option(name: [.customShort("v"), .customLong("volume")], help: "Bind HOST[:CONTAINER] (repeatable).") var volumes: [String] = []
-    @Option(name: .customLong("novol"), help: "Drop a volume given elsewhere (repeatable).") var noVolumes: [String] = []
-    @Option(name: [.customShort("e"), .customLong("env")], help: "Set NAME=VALUE, or NAME from the host (repeatable).") var env: [String] = []
-    @Option(name: .customLong("env-file"), help: "Read NAME=VALUE lines from a file (repeatable).") var envFiles: [String] = []
+    @OptionGroup var flags: ContainerRunFlags
     @Option(name: .customLong("name"), help: "Name for the container created from an image.") var name: String?
-    @Option(name: .customLong("entrypoint"), help: "Override the image's Entrypoint (\"\" clears it).") var entrypoint: String?
     @Option(name: .customLong("hostname"), help: .hidden) var hostname: String?
     @Option(name: .customLong("kernel"), help: "Kernel release the container sees (P modes, R2/R3).") var kernel: String?
     @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on, e.g. 0-3,8.") var cpuset: String?
@@ -24,12 +18,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Map HOSTPORT:CONTPORT (P modes with udocker's proot).") var publish: [String] = []
     @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "Map all exposed ports (P modes with udocker's proot).") var publishAll = false
     @Option(name: .customLong("execmode"), help: .hidden) var execmode: String?
-    @Flag(name: .customLong("nosysdirs"), help: "Do not bind /dev /proc /sys and the host's resolv.conf/host.conf.") var noSysDirs = false
-    @Flag(name: .customLong("nometa"), help: "Ignore the image's Entrypoint/Cmd/Env/WorkingDir/User.") var noMeta = false
-    @Flag(name: .customLong("hostenv"), help: "Pass the host's environment.") var hostEnv = false
-    @Flag(name: .customLong("hostauth"), help: "Use the host's passwd and group.") var hostAuth = false
-    @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
-    @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
     @Flag(name: .customLong("dri"), help: "Bind the host's graphics (DRI) directories.") var dri = false
     @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver (libraries, utilities, devices) for this run.") var nvidia = false
     @Flag(name: .customLong("nobanner"), help: "Print no banner.") var noBanner = false
@@ -46,25 +34,12 @@ struct RunCommand: ParsableCommand {
     }
 
     func options() throws -> RunOptions {
-        var options = RunOptions()
+        var options = try flags.options()
         var words = command
         // With --location there is no container argument: the first word is the command.
         if location != nil, let first = container { words.insert(first, at: 0) }
         options.command = words.first == "--" ? Array(words.dropFirst()) : words
-        options.entrypoint = entrypoint
-        options.environment = env
-        options.environmentFiles = envFiles
-        options.volumes = try volumes.map(RunOptions.Volume.parse)
-        options.noVolumes = noVolumes
-        options.workingDirectory = workdir
-        options.user = user
         options.hostname = hostname
-        options.noSysDirs = noSysDirs
-        options.noMeta = noMeta
-        options.hostEnv = hostEnv
-        options.hostAuth = hostAuth
-        options.containerAuth = containerAuth
-        options.bindHome = bindHome
         // Checked here, against the CPUs hwloc finds, so a typo is named before anything starts.
         options.cpuSet = try cpuset.map { CPUSet.format(try CPUSet.parse($0, on: HostTopology.discover())) }
         options.kernel = kernel
