@@ -150,7 +150,7 @@ for _ in 1...repetitions {
 
 // MARK: staging many small files (published archive by sbcast, the archive read by each node, the tree copied)
 
-/// `bench/many:1`: busybox plus a layer of `count` 100-byte files in 200 directories.
+/// `bench/many:latest`: busybox plus a layer of `count` 100-byte files in 200 directories.
 func manyFilesImage(count: Int) throws -> String {
     let base = try Fixtures.busybox()
     let dir = try sandbox.staging.makeDirectory("many-files-image")
@@ -169,9 +169,9 @@ func manyFilesImage(count: Int) throws -> String {
         guard result.succeeded else { fatalError("\(result)") }
     }
     try Files.makeWorldReadable(dir)
-    let loaded = try sandbox.udocker(["load", "-i", dir + "/many.tar", "bench/many:1"])
+    let loaded = try sandbox.udocker(["load", "-i", dir + "/many.tar", "bench/many"])
     guard loaded.succeeded else { fatalError("\(loaded)") }
-    return "bench/many:1"
+    return "bench/many:" + tag
 }
 
 note("== staging 20,000 small files onto two nodes")
