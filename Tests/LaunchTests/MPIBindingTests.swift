@@ -119,7 +119,11 @@ struct MPIBindingTests {
         Self.expectOneWorld(joined, size: 2, library: Self.hostOpenMPI, host: false)
         let singletons = try world.cluster.srun(["-N1", "-n2", "--mpi=pmix", udocker, "run", "--nobanner", "--mpi=none", "run-mpi",
                                                  MPIFixtures.mapsPath], in: world.sandbox, timeout: .seconds(120))
-        #expect(Mapped.parse(singletons.out).map { "\($0.rank) of \($0.size)" } == ["0 of 1", "0 of 1"], "\(singletons)")
+        // Without the process manager each rank is a singleton of its own. Two Open MPI 4.1 singletons starting at
+        // once on a node may race for their session directory (/tmp/ompi.NODE.UID: "File exists") and one then
+        // aborts: what matters is that none joined a job of 2.
+        let ranks = Mapped.parse(singletons.out).map { "\($0.rank) of \($0.size)" }
+        #expect(!ranks.isEmpty && ranks.allSatisfy { $0 == "0 of 1" }, "\(singletons)")
         let host = try world.cluster.srun(["-N1", "-n2", "--mpi=pmix", udocker, "run", "--nobanner", "--mpi=host", "run-mpi",
                                            MPIFixtures.mapsPath], in: world.sandbox, timeout: .seconds(120))
         try requireSuccess(host)
