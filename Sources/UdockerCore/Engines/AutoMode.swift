@@ -14,12 +14,7 @@ public enum AutoMode {
         public var host: String
     }
 
-    public static var hostIdentity: String {
-        var name = utsname()
-        uname(&name)
-        func field<T>(_ value: T) -> String { withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
-        return field(name.nodename) + " " + field(name.release)
-    }
+    public static var hostIdentity: String { HostName.current + " " + HostName.kernelRelease }
 
     public static func cachedVerdict(_ path: String) -> Verdict? {
         guard let data = try? FileSystem.read(path), let verdict = try? JSONDecoder().decode(Verdict.self, from: data),

@@ -8,21 +8,16 @@ enum DeferredRemoval {
     static func start(directory: String, lock: String) throws {
         guard !isWaiting(lock) else { return }
         try DetachedProcess.start {
-            let waiter = open(lock + ".reaper", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard waiter >= 0, flock(waiter, LOCK_EX | LOCK_NB) == 0 else { _exit(0) }
-            let fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { _exit(1) }
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            guard let waiter = (try? FileLock.attempt(lock + ".reaper")) ?? nil else { _exit(0) }
+            guard let unused = try? FileLock(path: lock) else { _exit(1) }
             let doomed = Paths.dirname(directory) + "/.rm-" + Paths.basename(directory) + "-\(getpid())"
-            guard rename(directory, doomed) == 0 else { _exit(1) }
-            _exit((try? FileSystem.removeTree(doomed)) == nil ? 1 : 0)
+            let removed = rename(directory, doomed) == 0 && (try? FileSystem.removeTree(doomed)) != nil
+            withExtendedLifetime((waiter, unused)) {}
+            _exit(removed ? 0 : 1)
         }
     }
 
     private static func isWaiting(_ lock: String) -> Bool {
-        let fd = open(lock + ".reaper", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        return flock(fd, LOCK_EX | LOCK_NB) != 0
+        ((try? FileLock.attempt(lock + ".reaper")) ?? nil) == nil
     }
 }

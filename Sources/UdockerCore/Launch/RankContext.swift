@@ -86,11 +86,15 @@ public enum TasksPerNode {
     }
 }
 
-/// The node's host name (uname), which names the node where the process manager does not.
+/// The node's host name (uname), which names the node where the process manager does not, and its kernel release.
 public enum HostName {
-    public static var current: String {
+    public static var current: String { uname().node }
+    public static var kernelRelease: String { uname().release }
+
+    private static func uname() -> (node: String, release: String) {
         var name = utsname()
-        uname(&name)
-        return withUnsafeBytes(of: name.nodename) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        Glibc.uname(&name)
+        func field<T>(_ value: T) -> String { withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
+        return (field(name.nodename), field(name.release))
     }
 }

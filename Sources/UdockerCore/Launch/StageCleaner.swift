@@ -27,17 +27,14 @@ public struct StageCleaner: Sendable {
                 continue
             }
             let key = isLeftover ? Self.key(ofLeftover: name) : name
-            guard let stageLock = Self.tryLock(area.locksDir + "/stage-" + key + ".lock") else {
+            guard let stageLock = try FileLock.attempt(area.locksDir + "/stage-" + key + ".lock") else {
                 outcome.inUse.append(name)
                 continue
             }
-            defer { close(stageLock) }
-            if !isLeftover {
-                guard let use = Self.tryLock(directory + "/.inuse") else {
-                    outcome.inUse.append(name)
-                    continue
-                }
-                close(use)
+            defer { withExtendedLifetime(stageLock) {} }
+            if !isLeftover, try FileLock.attempt(directory + "/.inuse") == nil {
+                outcome.inUse.append(name)
+                continue
             }
             let doomed = area.stagesDir + "/.rm-" + name + "-\(getpid())"
             guard rename(directory, doomed) == 0 else { throw UdockerError.posix("cannot remove stage", directory) }
@@ -51,14 +48,6 @@ public struct StageCleaner: Sendable {
     static func key(ofLeftover name: String) -> String {
         let trimmed = name.hasPrefix(".staging-") ? name.dropFirst(9) : name.hasPrefix(".rm-") ? name.dropFirst(4) : Substring(name)
         return String(trimmed[..<(trimmed.lastIndex(of: "-") ?? trimmed.endIndex)])
-    }
-
-    /// An exclusive lock taken without waiting, or nil when someone holds the file locked.
-    static func tryLock(_ path: String) -> Int32? {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return nil }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); return nil }
-        return fd
     }
 
     private func modificationTime(_ path: String) -> Double {
