@@ -21,7 +21,7 @@ VERSION   = $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/Udock
 all: build
 
 # The Swift runtime is linked in, so an installed udocker needs no Swift toolchain on the cluster's nodes:
-# only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3).
+# only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3), each opened when a command needs it.
 # Only the two products: TestSupport imports Testing, which a --static-swift-stdlib build cannot.
 build:
 	$(SWIFT) build -c $(CONFIG) --static-swift-stdlib --product udocker

@@ -2,11 +2,9 @@
 import PackageDescription
 
 /// C libraries come from Debian's -dev packages (see `make deps`); each is wrapped by exactly one Swift file
-/// or folder in UdockerCore so no other code handles its pointers. hwloc, numa and libcrypto are linked;
-/// libcurl and libarchive are loaded on first use (CCurl, CArchive).
-func systemLibrary(_ name: String, pkgConfig: String, apt: String) -> Target {
-    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
-}
+/// or folder in UdockerCore so no other code handles its pointers. None is linked: each is opened with dlopen the
+/// first time a command needs it (Sources/CLinux/include/ondemand.h), so a command starts without loading the
+/// others, and runs on a node that lacks them.
 
 let package = Package(
     name: "udocker-swift",
@@ -20,13 +18,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        // libcurl and libarchive are opened with dlopen when a command first needs them (their headers come from
-        // libcurl4-openssl-dev and libarchive-dev): each target's C file forwards the calls UdockerCore makes.
+        // Each target's C file forwards the calls UdockerCore makes to the library it dlopens (headers from
+        // libcurl4-openssl-dev, libarchive-dev, libssl-dev, libhwloc-dev, libnuma-dev).
         .target(name: "CCurl", dependencies: ["CLinux"]),
         .target(name: "CArchive", dependencies: ["CLinux"]),
-        systemLibrary("CHwloc", pkgConfig: "hwloc", apt: "libhwloc-dev"),
-        systemLibrary("CNuma", pkgConfig: "numa", apt: "libnuma-dev"),
-        systemLibrary("CCrypto", pkgConfig: "libcrypto", apt: "libssl-dev"),
+        .target(name: "CCrypto", dependencies: ["CLinux"]),
+        .target(name: "CHwloc", dependencies: ["CLinux"]),
+        .target(name: "CNuma", dependencies: ["CLinux"]),
         // glibc calls declared only under _GNU_SOURCE (unshare, sched_setaffinity, posix_spawn extensions).
         .target(name: "CLinux"),
         .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CLinux"]),

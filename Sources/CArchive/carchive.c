@@ -1,5 +1,5 @@
 #include "carchive.h"
-#include "clinux.h"
+#include "ondemand.h"
 
 typedef struct archive A;
 typedef struct archive_entry E;
@@ -54,20 +54,8 @@ typedef struct archive_entry E;
     V(archive_entry_copy_symlink, (E *e, const char *target), (e, target))                                   \
     V(archive_entry_copy_stat, (E *e, const struct stat *st), (e, st))
 
-#define SLOT(ret, name, ...) slot_##name,
-#define VSLOT(name, ...) slot_##name,
-enum { ARCHIVE_FUNCTIONS(SLOT, VSLOT) slot_count };
-#define NAME(ret, name, ...) #name,
-#define VNAME(name, ...) #name,
-static const char *const names[] = { ARCHIVE_FUNCTIONS(NAME, VNAME) };
-static void *slots[slot_count];
+UD_ON_DEMAND(ARCHIVE_FUNCTIONS)
 
 int ud_archive_load(char *error, size_t size) {
     return ud_load_library("libarchive.so.13", names, slots, slot_count, error, size);
 }
-
-#define FORWARD(ret, name, params, args) \
-    __attribute__((visibility("hidden"))) ret name params { return ((ret(*) params)slots[slot_##name]) args; }
-#define VFORWARD(name, params, args) \
-    __attribute__((visibility("hidden"))) void name params { ((void(*) params)slots[slot_##name]) args; }
-ARCHIVE_FUNCTIONS(FORWARD, VFORWARD)

@@ -1,5 +1,5 @@
 #include "ccurl.h"
-#include "clinux.h"
+#include "ondemand.h"
 
 /* Every libcurl function UdockerCore calls: F(return type, name, parameters, arguments); V for void ones. */
 #define CURL_FUNCTIONS(F, V)                                                                                  \
@@ -24,23 +24,11 @@
 /* The variadic ones, called only through the typed wrappers. */
 #define CURL_VARIADIC(X) X(curl_easy_setopt) X(curl_easy_getinfo) X(curl_multi_setopt)
 
-#define SLOT(ret, name, ...) slot_##name,
-#define VSLOT(name, ...) slot_##name,
-enum { CURL_FUNCTIONS(SLOT, VSLOT) CURL_VARIADIC(VSLOT) slot_count };
-#define NAME(ret, name, ...) #name,
-#define VNAME(name, ...) #name,
-static const char *const names[] = { CURL_FUNCTIONS(NAME, VNAME) CURL_VARIADIC(VNAME) };
-static void *slots[slot_count];
+UD_ON_DEMAND_WITH(CURL_FUNCTIONS, CURL_VARIADIC)
 
 int ud_curl_load(char *error, size_t size) {
     return ud_load_library("libcurl.so.4", names, slots, slot_count, error, size);
 }
-
-#define FORWARD(ret, name, params, args) \
-    __attribute__((visibility("hidden"))) ret name params { return ((ret(*) params)slots[slot_##name]) args; }
-#define VFORWARD(name, params, args) \
-    __attribute__((visibility("hidden"))) void name params { ((void(*) params)slots[slot_##name]) args; }
-CURL_FUNCTIONS(FORWARD, VFORWARD)
 
 #define SETOPT(h, o, v) ((CURLcode(*)(CURL *, CURLoption, ...))slots[slot_curl_easy_setopt])(h, o, v)
 #define GETINFO(h, i, v) ((CURLcode(*)(CURL *, CURLINFO, ...))slots[slot_curl_easy_getinfo])(h, i, v)

@@ -108,7 +108,7 @@ enum CraftedArchive {
     /// A docker-save archive of one image with `layers`, named `repoTags`. `diffIDs` replaces the correct list in
     /// the configuration (nil: the right ones; an empty list: the key is left out).
     static func dockerSave(repoTags: [String], layers: [Data], diffIDs: [String]? = nil) throws -> Data {
-        let correct = layers.map { Digest.sha256($0) }
+        let correct = try layers.map { try Digest.sha256($0) }
         var config: [String: Any] = ["architecture": "amd64", "os": "linux", "config": ["Cmd": ["/bin/sh"]]]
         let listed = diffIDs ?? correct
         if !listed.isEmpty { config["rootfs"] = ["type": "layers", "diff_ids": listed] }

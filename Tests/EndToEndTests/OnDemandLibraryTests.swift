@@ -3,14 +3,15 @@ import Testing
 import TestSupport
 import CommandExpectations
 
-/// libcurl and libarchive are loaded only by the commands that need them. With both made unloadable (an empty
-/// file bound over each in a private user + mount namespace, as on a node that lacks them) the commands that run
-/// containers still work, and those that need a library fail with one line naming it.
+/// No C library is linked: libcurl, libarchive, libcrypto, libhwloc and libnuma are loaded only by the commands
+/// that need them. With all made unloadable (/dev/null bound over each in a private user + mount namespace, as on
+/// a node that lacks them) the commands that run containers still work, and those that need a library fail with
+/// one line naming it.
 @Suite struct OnDemandLibraryTests {
-    @Test func runWorksWithoutLibcurlAndLibarchive() throws {
+    @Test func runWorksWithoutTheCLibraries() throws {
         let sandbox = try Sandbox()
         try sandbox.createContainer("c", from: Fixtures.busybox())
-        let libraries = try ["libcurl.so.4", "libarchive.so.13"].map(Self.hostPath)
+        let libraries = try ["libcurl.so.4", "libarchive.so.13", "libcrypto.so.3", "libhwloc.so.15", "libnuma.so.1"].map(Self.hostPath)
         // mount(8) wants uid 0: bind as root of one user namespace, then run as the test user's own uid in a
         // namespace nested in it (the mounts stay).
         let user = sandbox.user
@@ -37,6 +38,12 @@ import CommandExpectations
         let load = try withoutLibraries([udocker, "load", "-i", try Fixtures.busybox().dockerArchive])
         expectOneLineError(load)
         #expect(load.err.contains("libarchive.so.13 cannot be loaded"), "\(load)")
+        let verify = try withoutLibraries([udocker, "verify", try Fixtures.busybox().reference])
+        expectOneLineError(verify)
+        #expect(verify.err.contains("libcrypto.so.3 cannot be loaded"), "\(verify)")
+        let pinned = try withoutLibraries([udocker, "run", "--nobanner", "--cpuset-cpus=0", "c", "/bin/true"])
+        expectOneLineError(pinned)
+        #expect(pinned.err.contains("libhwloc.so.15 cannot be loaded"), "\(pinned)")
     }
 
     /// Where the host's dynamic loader finds `soname` (ldconfig's cache).

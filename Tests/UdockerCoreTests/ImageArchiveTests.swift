@@ -57,8 +57,8 @@ struct OCILayoutBuilder {
     var index: [[String: Any]] = []
 
     @discardableResult
-    mutating func add(_ data: Data) -> [String: Any] {
-        let digest = Digest.sha256(data)
+    mutating func add(_ data: Data) throws -> [String: Any] {
+        let digest = try Digest.sha256(data)
         blobs[digest] = data
         return ["digest": digest, "size": data.count]
     }
@@ -66,16 +66,16 @@ struct OCILayoutBuilder {
     /// An image manifest without a mediaType of its own, as umoci writes them.
     @discardableResult
     mutating func addImage(config: Data, layers: [Data], annotations: [String: String]?, platform: [String: String]? = nil,
-                           indexed: Bool = true) -> [String: Any] {
-        var configDescriptor = add(config)
+                           indexed: Bool = true) throws -> [String: Any] {
+        var configDescriptor = try add(config)
         configDescriptor["mediaType"] = "application/vnd.oci.image.config.v1+json"
-        let layerDescriptors = layers.map { data -> [String: Any] in
-            var descriptor = add(data)
+        let layerDescriptors = try layers.map { data -> [String: Any] in
+            var descriptor = try add(data)
             descriptor["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
             return descriptor
         }
         let manifest: [String: Any] = ["schemaVersion": 2, "config": configDescriptor, "layers": layerDescriptors]
-        var descriptor = add(try! JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
+        var descriptor = try add(JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
         descriptor["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
         if let annotations { descriptor["annotations"] = annotations }
         if let platform { descriptor["platform"] = platform }
@@ -188,7 +188,7 @@ struct OCILayoutBuilder {
         let layer = try FileSystem.read(try images.layerFile("layer.tar.gz", ImageFixtures.baseLayer, gzip: true))
         let diffID = try ArchiveInspector.inspectLayer(scratch.dir + "/layer.tar.gz").diffID
         var layout = OCILayoutBuilder()
-        layout.addImage(config: images.config(diffIDs: [diffID]), layers: [layer],
+        try layout.addImage(config: images.config(diffIDs: [diffID]), layers: [layer],
                         annotations: ["org.opencontainers.image.ref.name": "v1"])
         layout.addImage(config: images.config(diffIDs: [diffID, diffID]), layers: [layer, layer],
                         annotations: ["io.containerd.image.name": "docker.io/tools/twice:2", "org.opencontainers.image.ref.name": "2"])
@@ -200,10 +200,10 @@ struct OCILayoutBuilder {
         #expect(names[0].tag == "v1" && names[0].name.count == 16)
         #expect(names[1].description == "tools/twice:2")
         let image = try loaded.store.image(names[0])
-        #expect(image.layerIDs == [Digest.sha256(layer)])
+        #expect(try image.layerIDs == [Digest.sha256(layer)])
         #expect(try loaded.extracted(image).contains("bin/sh"))
         // The OCI manifest is kept as it was: same bytes, same digest.
-        #expect(layout.blobs[Digest.sha256(image.manifest)] != nil)
+        #expect(try layout.blobs[Digest.sha256(image.manifest)] != nil)
     }
 
     @Test func nestedIndexGivesTheHostPlatform() throws {
@@ -213,14 +213,14 @@ struct OCILayoutBuilder {
         let layers = try [other, host.architecture].map {
             try FileSystem.read(try images.layerFile("\($0).tar", [.file("arch", $0)], gzip: false))
         }
-        func config(_ architecture: String, _ layer: Data) -> Data {
-            Data(#"{"architecture":"\#(architecture)","rootfs":{"type":"layers","diff_ids":["\#(Digest.sha256(layer))"]}}"#.utf8)
+        func config(_ architecture: String, _ layer: Data) throws -> Data {
+            Data(#"{"architecture":"\#(architecture)","rootfs":{"type":"layers","diff_ids":["\#(try Digest.sha256(layer))"]}}"#.utf8)
         }
-        let foreign = layout.addImage(config: config(other, layers[0]), layers: [layers[0]], annotations: nil,
+        let foreign = try layout.addImage(config: try config(other, layers[0]), layers: [layers[0]], annotations: nil,
                                       platform: ["os": "linux", "architecture": other], indexed: false)
-        let native = layout.addImage(config: config(host.architecture, layers[1]), layers: [layers[1]],
+        let native = try layout.addImage(config: try config(host.architecture, layers[1]), layers: [layers[1]],
                                      annotations: nil, platform: ["os": "linux", "architecture": host.architecture], indexed: false)
-        var index = layout.add(try JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "manifests": [foreign, native]]))
+        var index = try layout.add(JSONSerialization.data(withJSONObject: ["schemaVersion": 2, "manifests": [foreign, native]]))
         index["mediaType"] = "application/vnd.oci.image.index.v1+json"
         index["annotations"] = ["org.opencontainers.image.ref.name": "multi"]
         layout.index = [index]
@@ -253,14 +253,14 @@ struct OCILayoutBuilder {
             if withLayer { try writer.addFile("l/layer.tar", contentsOf: layer) }
             try writer.finish()
         }
-        func oci(corrupting: (OCILayoutBuilder) -> String?) throws {
+        func oci(corrupting: (OCILayoutBuilder) throws -> String?) throws {
             var layout = OCILayoutBuilder()
             let first = try FileSystem.read(layer)
-            layout.addImage(config: images.config(diffIDs: [Digest.sha256(first)]), layers: [first],
+            try layout.addImage(config: images.config(diffIDs: [Digest.sha256(first)]), layers: [first],
                             annotations: ["io.containerd.image.name": "one:1"])
-            layout.addImage(config: images.config(diffIDs: [Digest.sha256(second)]), layers: [second],
+            try layout.addImage(config: images.config(diffIDs: [Digest.sha256(second)]), layers: [second],
                             annotations: ["io.containerd.image.name": "two:2"])
-            try layout.write(to: tarball, corrupting: corrupting(layout))
+            try layout.write(to: tarball, corrupting: try corrupting(layout))
         }
         switch bad {
         case .notATar: try FileSystem.atomicWrite(String(repeating: "not a tar archive ", count: 100), to: tarball)
@@ -268,9 +268,9 @@ struct OCILayoutBuilder {
         case .missingLayer: try dockerSave(#"[{"Config":"cfg.json","RepoTags":["x:1"],"Layers":["l/layer.tar","gone/layer.tar"]}]"#)
         case .layerOutsideArchive: try dockerSave(#"[{"Config":"cfg.json","RepoTags":["x:1"],"Layers":["../../bad.tar"]}]"#)
         case .unreadableConfig: try dockerSave(#"[{"Config":"cfg.json","RepoTags":["x:1"],"Layers":["l/layer.tar"]}]"#, config: "{")
-        case .corruptedOCILayer: try oci { _ in Digest.sha256(try! FileSystem.read(layer)) }
+        case .corruptedOCILayer: try oci { _ in try Digest.sha256(try! FileSystem.read(layer)) }
         case .corruptedOCIManifest: try oci { $0.index[0]["digest"] as? String }
-        case .corruptedSecondImage: try oci { _ in Digest.sha256(second) }
+        case .corruptedSecondImage: try oci { _ in try Digest.sha256(second) }
         }
         let error = #expect(throws: UdockerError.self) { try loader.load(.file(tarball)) }
         let corrupted: Set<BadArchive> = [.corruptedOCILayer, .corruptedOCIManifest, .corruptedSecondImage]

@@ -68,7 +68,7 @@ struct RunCommand: ParsableCommand {
             guard case .mode(let mode) = setting else {
                 throw UdockerError(.unsupported, "--location needs an explicit mode (auto probes stored containers only)")
             }
-            let stateDir = context.config.tmpDir + "/udocker-\(getuid())-location-" + String(Digest.sha256(Data(location.utf8)).dropFirst(7).prefix(12))
+            let stateDir = context.config.tmpDir + "/udocker-\(getuid())-location-" + String(try Digest.sha256(Data(location.utf8)).dropFirst(7).prefix(12))
             try start(planner.plan(.location(root: location, stateDir: stateDir), mode: mode, options: options), id: nil, context: context)
         }
 

@@ -21,7 +21,7 @@ public enum ArchiveInspector {
         guard fd >= 0 else { throw UdockerError.posix("cannot read", path) }
         defer { close(fd) }
         let name = name ?? Paths.basename(path)
-        let file = HashedStream { buffer in
+        let file = try HashedStream { buffer in
             while true {
                 let n = read(fd, buffer.baseAddress, buffer.count)
                 if n >= 0 { return UnsafeRawBufferPointer(rebasing: buffer[0..<n]) }
@@ -31,7 +31,7 @@ public enum ArchiveInspector {
         let uncompressed: HashedStream
         do {
             let decompressor = try LibarchiveReader(rawFrom: file, name: name)
-            uncompressed = HashedStream { _ in try decompressor.nextBlock() }
+            uncompressed = try HashedStream { _ in try decompressor.nextBlock() }
             let tar = try LibarchiveReader(tarFrom: uncompressed, name: name)
             let end = try tar.skipToEnd()
             try uncompressed.drain()
@@ -59,7 +59,7 @@ public enum ArchiveInspector {
 /// Blocks handed to libarchive through its read callback, hashed and counted on the way. `produce` fills or
 /// points into the buffer it is given; an empty block is the end.
 private final class HashedStream {
-    let hasher = SHA256Hasher()
+    let hasher: SHA256Hasher
     private(set) var count: Int64 = 0
     /// Why the last block could not be produced (libarchive only learns that something failed).
     private(set) var failure: Error?
@@ -67,7 +67,10 @@ private final class HashedStream {
     private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: ArchiveReader.blockSize, alignment: 16)
     private var ended = false
 
-    init(_ produce: @escaping (UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer) { self.produce = produce }
+    init(_ produce: @escaping (UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer) throws {
+        hasher = try SHA256Hasher()
+        self.produce = produce
+    }
     deinit { buffer.deallocate() }
 
     func next() throws -> UnsafeRawBufferPointer {

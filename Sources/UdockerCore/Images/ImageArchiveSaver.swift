@@ -41,7 +41,7 @@ public struct ImageArchiveSaver {
         if image.format != .v2 {
             config = try Self.configWithDiffIDs(config, layers: layers.map(\.file))
         }
-        return Plan(reference: image.reference, configName: String(Digest.sha256(config).dropFirst(7)) + ".json",
+        return Plan(reference: image.reference, configName: String(try Digest.sha256(config).dropFirst(7)) + ".json",
                     config: config, layers: layers)
     }
 

@@ -50,7 +50,7 @@ public struct ImageStore: Sendable {
     /// Stores `data` as a blob and returns its digest.
     @discardableResult
     public func addBlob(_ data: Data) throws -> String {
-        let digest = Digest.sha256(data)
+        let digest = try Digest.sha256(data)
         if !hasBlob(digest) { try FileSystem.atomicWrite(data, to: repository.layerPath(digest)) }
         return digest
     }

@@ -108,7 +108,7 @@ public struct Launcher: Sendable {
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
         if request.join && rank.localSize > 1, let isolation = plan.isolation {
-            plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: Self.sharingKey(rank, isolation))
+            plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: try Self.sharingKey(rank, isolation))
         }
         return LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
                           mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, mpi: run.mpi, exec: plan)
@@ -232,9 +232,9 @@ public struct Launcher: Sendable {
     }
 
     /// Ranks share a namespace only with ranks of the same step that would have made the same one.
-    static func sharingKey(_ rank: RankContext, _ isolation: Isolation) -> String {
+    static func sharingKey(_ rank: RankContext, _ isolation: Isolation) throws -> String {
         var text = rank.stepKey + "\n" + isolation.root + "\n\(isolation.uid ?? getuid()):\(isolation.gid ?? getgid())\n"
         for bind in isolation.binds { text += "\(bind.source)\t\(bind.target)\t\(bind.readOnly)\n" }
-        return String((Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(20))
+        return String((try Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(20))
     }
 }

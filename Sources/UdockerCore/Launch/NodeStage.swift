@@ -13,10 +13,10 @@ public enum LaunchTarget: Sendable {
     public func stageKey(repository: Repository) throws -> String {
         switch self {
         case .image(let image):
-            let identity = image.configDigest ?? Digest.sha256(image.manifest)
+            let identity = try image.configDigest ?? Digest.sha256(image.manifest)
             return "image-" + String(identity.split(separator: ":").last ?? "").prefix(24)
         case .container(let id):
-            return "container-\(id)-" + ContainerStamp.of(id: id, repository: repository)
+            return "container-\(id)-" + (try ContainerStamp.of(id: id, repository: repository))
         case .published(let published, _):
             return published.stageKey
         }
@@ -41,7 +41,7 @@ public enum LaunchTarget: Sendable {
 /// `udocker run`, `setup` and `import` touch these; a change deep inside ROOT made by other means is not seen,
 /// which `udocker-launch clean` remedies.
 enum ContainerStamp {
-    static func of(id: String, repository: Repository) -> String {
+    static func of(id: String, repository: Repository) throws -> String {
         let paths = [repository.containerDir(id), repository.containerRoot(id),
                      repository.containerFile(id, .execMode), repository.containerFile(id, .containerJSON)]
         var text = ""
@@ -49,7 +49,7 @@ enum ContainerStamp {
             var st = stat()
             if stat(path, &st) == 0 { text += "\(st.st_ino):\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec):\(st.st_ctim.tv_sec).\(st.st_ctim.tv_nsec);" }
         }
-        return String(Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(12).description
+        return String(try Digest.sha256(Data(text.utf8)).split(separator: ":").last ?? "").prefix(12).description
     }
 }
 

@@ -37,8 +37,10 @@ private final class DigestingPump: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     private var digest = ""
     private var failure: Int32 = 0
+    private let hasher: SHA256Hasher
 
     init(from source: Int32) throws {
+        hasher = try SHA256Hasher()
         var ends: [Int32] = [0, 0]
         guard pipe(&ends) == 0 else { throw UdockerError.posix("cannot create a pipe", "") }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
@@ -47,7 +49,6 @@ private final class DigestingPump: @unchecked Sendable {
     }
 
     private func pump() {
-        let hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate(); close(input); done.signal() }
         while true {

@@ -11,7 +11,7 @@ final class BlobFile: ResponseBodySink {
     private let partialPath: String
     private let finalPath: String
     private let fd: Int32
-    private var hasher = SHA256Hasher()
+    private var hasher: SHA256Hasher
     /// Bytes in the partial file, all of them hashed.
     private(set) var size: Int64 = 0
     /// Where this pull's own transfer started (for the transfer rate).
@@ -22,6 +22,7 @@ final class BlobFile: ResponseBodySink {
     /// Opens (creating) and locks the partial file for `digest`. `.busy` when another process holds it and
     /// `wait` is false; `.stored` when the blob is in `layers/` already (another process finished it).
     static func open(digest: String, expectedSize: Int64?, repository: Repository, wait: Bool) throws -> Opening {
+        let hasher = try SHA256Hasher()
         let partial = repository.ingestPath(digest), final = repository.layerPath(digest)
         let fd = Glibc.open(partial, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw UdockerError.posix("cannot create", partial) }
@@ -39,12 +40,13 @@ final class BlobFile: ResponseBodySink {
             try? FileSystem.removeFile(partial)
             return .stored
         }
-        let blob = BlobFile(digest: digest, expectedSize: expectedSize, partial: partial, final: final, fd: fd)
+        let blob = BlobFile(digest: digest, expectedSize: expectedSize, partial: partial, final: final, fd: fd, hasher: hasher)
         try blob.hashExistingBytes()
         return .ready(blob)
     }
 
-    private init(digest: String, expectedSize: Int64?, partial: String, final: String, fd: Int32) {
+    private init(digest: String, expectedSize: Int64?, partial: String, final: String, fd: Int32, hasher: SHA256Hasher) {
+        self.hasher = hasher
         self.digest = digest
         self.expectedSize = expectedSize
         partialPath = partial
@@ -77,7 +79,7 @@ final class BlobFile: ResponseBodySink {
 
     private func reset() throws {
         guard ftruncate(fd, 0) == 0 else { throw UdockerError.posix("cannot truncate", partialPath) }
-        hasher = SHA256Hasher()
+        hasher = try SHA256Hasher()
         size = 0
         resumedAt = 0
     }

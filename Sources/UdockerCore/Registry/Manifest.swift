@@ -58,7 +58,7 @@ public struct RemoteManifest: Sendable {
         }
         self.data = data
         mediaType = type
-        digest = Digest.sha256(data)
+        digest = try Digest.sha256(data)
         switch type {
         case MediaType.ociIndex, MediaType.dockerManifestList:
             content = .index(try (json["manifests"] as? [[String: Any]] ?? []).map(Descriptor.init(json:)))

@@ -1,12 +1,22 @@
 import CCrypto
 import Foundation
 
+/// libcrypto, loaded once per process before the first hash (see OnDemandLibrary).
+enum CryptoRuntime {
+    static func load() throws { if let failure { throw failure } }
+
+    private static let failure: UdockerError? =
+        OnDemandLibrary.load("libcrypto.so.3", neededFor: "computing SHA-256 digests", install: "OpenSSL 3 (Debian: libssl3)",
+                             ud_crypto_load)
+}
+
 /// Streaming SHA-256 over OpenSSL's EVP interface (hardware-accelerated where the CPU has SHA extensions).
 /// The only file that sees CCrypto.
 public final class SHA256Hasher {
     private let context: OpaquePointer
 
-    public init() {
+    public init() throws {
+        try CryptoRuntime.load()
         context = EVP_MD_CTX_new()
         EVP_DigestInit_ex(context, EVP_sha256(), nil)
     }
@@ -29,8 +39,8 @@ public final class SHA256Hasher {
 }
 
 public enum Digest {
-    public static func sha256(_ data: Data) -> String {
-        let hasher = SHA256Hasher()
+    public static func sha256(_ data: Data) throws -> String {
+        let hasher = try SHA256Hasher()
         hasher.update(data)
         return hasher.finalize()
     }
@@ -40,7 +50,7 @@ public enum Digest {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw UdockerError.posix("cannot read", path) }
         defer { close(fd) }
-        let hasher = SHA256Hasher()
+        let hasher = try SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         while true {

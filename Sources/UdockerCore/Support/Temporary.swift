@@ -85,7 +85,8 @@ struct ProcessIdentity: Equatable, Sendable {
         self.init(pid: pid, start: start, session: String(parts[2]))
     }
 
-    /// This process. Where /proc cannot tell who we are, the session is `0`: nothing made here can be reclaimed.
+    /// This process. Where /proc cannot tell who we are (or libcrypto cannot be loaded to name the session), the
+    /// session is `0`: nothing made here can be reclaimed.
     static let current: ProcessIdentity = {
         let pid = getpid()
         guard let start = startTime(of: pid), let session = currentSession else { return ProcessIdentity(pid: pid, start: 0, session: "0") }
@@ -96,7 +97,7 @@ struct ProcessIdentity: Equatable, Sendable {
         guard let boot = try? FileSystem.readString("/proc/sys/kernel/random/boot_id"),
               let namespace = FileSystem.readLink("/proc/self/ns/pid") else { return nil }
         let boots = boot.trimmingCharacters(in: .whitespacesAndNewlines)
-        return String(Digest.sha256(Data((boots + " " + namespace).utf8)).dropFirst(7).prefix(12))
+        return (try? Digest.sha256(Data((boots + " " + namespace).utf8))).map { String($0.dropFirst(7).prefix(12)) }
     }()
 
     /// True only when the process can be seen not to run: it belongs to this boot and pid namespace, and its

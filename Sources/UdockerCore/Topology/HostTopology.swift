@@ -54,6 +54,7 @@ public struct HostTopology: Sendable, Equatable {
 
     /// A loaded topology for `body`; with `devices`, PCI devices are kept (hwloc filters them out by default).
     private static func withTopology<T>(devices: Bool, _ body: (hwloc_topology_t) throws -> T) throws -> T {
+        try HwlocRuntime.load()
         var topology: hwloc_topology_t?
         guard hwloc_topology_init(&topology) == 0, let topology else {
             throw UdockerError(.internalError, "hwloc cannot initialise a topology")
@@ -82,4 +83,13 @@ public struct HostTopology: Sendable, Equatable {
         }
         return result
     }
+}
+
+/// libhwloc, loaded once per process before the first topology (see OnDemandLibrary).
+enum HwlocRuntime {
+    static func load() throws { if let failure { throw failure } }
+
+    private static let failure: UdockerError? =
+        OnDemandLibrary.load("libhwloc.so.15", neededFor: "reading the host's CPU and GPU topology", install: "hwloc 2 (Debian: libhwloc15)",
+                             ud_hwloc_load)
 }

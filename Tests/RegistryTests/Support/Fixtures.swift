@@ -126,7 +126,7 @@ struct OCILayout {
 
     /// Writes a blob; returns its descriptor fields.
     func write(_ data: Data, mediaType: String) throws -> [String: Any] {
-        let digest = Digest.sha256(data)
+        let digest = try Digest.sha256(data)
         try data.write(to: URL(fileURLWithPath: path + "/blobs/sha256/" + digest.dropFirst(7)))
         return ["mediaType": mediaType, "digest": digest, "size": data.count]
     }

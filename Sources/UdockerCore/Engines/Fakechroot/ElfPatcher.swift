@@ -74,7 +74,7 @@ public struct ElfPatcher: Sendable {
     /// Patches (or with `restore`, restores) `files`; returns the files it could not change. `originals` must
     /// exist. The bytes are copied one file at a time; patchelf runs two at a time per core as child processes,
     /// not threads, so that a U1 run can still create its namespace afterwards.
-    public func apply(_ files: [Original], restore: Bool = false) -> [String] {
+    public func apply(_ files: [Original], restore: Bool = false) throws -> [String] {
         // Files are rewritten in place (hard links share them): that needs write permission, which a layer may
         // not have given.
         let modes = files.map { original -> mode_t in
@@ -85,7 +85,7 @@ public struct ElfPatcher: Sendable {
         }
         var failed = Set<String>(), patchelfRuns: [(Original, [String])] = []
         for original in files {
-            let file = root + original.file, saved = kept(original)
+            let file = root + original.file, saved = try kept(original)
             if restore {
                 // The kept bytes go back; a file patched before bytes were kept gets its old values from patchelf.
                 if !FileSystem.exists(saved) { patchelfRuns.append((original, restoreArguments(original))) }
@@ -104,8 +104,8 @@ public struct ElfPatcher: Sendable {
     }
 
     /// Where `original`'s bytes are kept.
-    func kept(_ original: Original) -> String {
-        originals + "/" + Digest.sha256(Data(original.file.utf8)).dropFirst("sha256:".count)
+    func kept(_ original: Original) throws -> String {
+        originals + "/" + (try Digest.sha256(Data(original.file.utf8)).dropFirst("sha256:".count))
     }
 
     // MARK: patch.list

@@ -226,7 +226,7 @@ public struct FakechrootSetup: Sendable {
         let start = time(nil)
         let list = recorded + patcher.candidates(excluding: Set(recorded.map(\.file)))
         try FileSystem.atomicWrite(ElfPatcher.encode(list), to: file(.patchList))
-        let failed = patcher.apply(list)
+        let failed = try patcher.apply(list)
         if !failed.isEmpty { Log.warning("patchelf could not patch \(failed.count) files, e.g. \(failed[0])") }
         try FileSystem.atomicWrite(realContainerDir, to: file(.patchPath))
         try FileSystem.atomicWrite(String(start), to: file(.patchTime))
@@ -243,7 +243,7 @@ public struct FakechrootSetup: Sendable {
             let recorded = ElfPatcher.decode((try? FileSystem.readString(file(.patchList))) ?? "")
             let known = Set(recorded.map(\.file))
             try FileSystem.atomicWrite(ElfPatcher.encode(recorded + new.filter { !known.contains($0.file) }), to: file(.patchList))
-            let failed = patcher.apply(new)
+            let failed = try patcher.apply(new)
             if !failed.isEmpty { Log.warning("patchelf could not patch \(failed.joined(separator: " "))") }
             Log.debug("F4: patched \(new.count - failed.count) new ELF files")
         }
@@ -255,7 +255,7 @@ public struct FakechrootSetup: Sendable {
         let recorded = ElfPatcher.decode(text)
         if !recorded.isEmpty {
             let patcher = try patcher(try state())
-            let failed = patcher.apply(recorded.filter { FileSystem.isFile(root + $0.file) }, restore: true)
+            let failed = try patcher.apply(recorded.filter { FileSystem.isFile(root + $0.file) }, restore: true)
             if !failed.isEmpty { Log.warning("patchelf could not restore \(failed.count) files, e.g. \(failed[0])") }
         }
         for name in [ContainerFile.patchList, .patchPath, .patchTime] { try FileSystem.removeFile(file(name)) }

@@ -1,4 +1,0 @@
-#ifndef UDOCKER_CNUMA_SHIM_H
-#define UDOCKER_CNUMA_SHIM_H
-#include <numa.h>
-#endif
