@@ -7,7 +7,7 @@ import UdockerCore
 public enum LaunchMain {
     public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
-            var command = try LaunchCommand.parseAsRoot(subcommandFirst(arguments))
+            var command = try parse(arguments)
             try command.run()
             exit(0)
         } catch {
@@ -15,15 +15,19 @@ public enum LaunchMain {
         }
     }
 
-    /// `udocker-launch --scratch=DIR clean` means `udocker-launch clean --scratch=DIR`: a subcommand word may
-    /// follow the options, since job scripts put common options first. (`run NAME` runs a container named so.)
-    static func subcommandFirst(_ arguments: [String]) -> [String] {
-        let words = LaunchCommand.configuration.subcommands.map { $0.configuration.commandName ?? "" }
-        guard let first = arguments.first, first.hasPrefix("-"),
-              let command = try? LaunchCommand.parseAsRoot(arguments) as? LaunchRunCommand, words.contains(command.target),
-              let index = arguments.firstIndex(of: command.target) else { return arguments }
+    /// A line without a subcommand word first is the default subcommand's, `run` (parsed by it alone: see
+    /// CommandDispatch), unless what run would take for its IMAGE is a subcommand word: `udocker-launch
+    /// --scratch=DIR clean` means `udocker-launch clean --scratch=DIR`, since job scripts put common options
+    /// first. (`run NAME` runs a container named so.)
+    static func parse(_ arguments: [String]) throws -> ParsableCommand {
+        guard let first = arguments.first, CommandDispatch.subcommand(named: first, of: LaunchCommand.self) == nil,
+              let run = try? LaunchRunCommand.parseAsRoot(arguments) as? LaunchRunCommand else {
+            return try CommandDispatch.parse(arguments, root: LaunchCommand.self)
+        }
+        guard first.hasPrefix("-"), CommandDispatch.subcommand(named: run.target, of: LaunchCommand.self) != nil,
+              let index = arguments.firstIndex(of: run.target) else { return run }
         var moved = arguments
         moved.remove(at: index)
-        return [command.target] + moved
+        return try CommandDispatch.parse([run.target] + moved, root: LaunchCommand.self)
     }
 }

@@ -31,7 +31,7 @@ import TestSupport
         try write(blob, data.dropFirst(100_000))
         try blob.commit()
         #expect(try FileSystem.read(repository.layerPath(digest)) == data)
-        #expect(!FileSystem.exists(repository.ingestPath(digest)))
+        #expect(try !FileSystem.exists(repository.ingestPath(digest)))
         try FileSystem.removeTree(repository.topDir)
     }
 
@@ -63,13 +63,13 @@ import TestSupport
         corrupt[1234] ^= 0x01
         try write(blob, corrupt)
         #expect(throws: UdockerError.self) { try blob.commit() }
-        #expect(!FileSystem.exists(repository.layerPath(digest)))
-        #expect(!FileSystem.exists(repository.ingestPath(digest)))
+        #expect(try !FileSystem.exists(repository.layerPath(digest)))
+        #expect(try !FileSystem.exists(repository.ingestPath(digest)))
 
         let longer = try open()
         #expect(try longer.begin(status: 200, headers: HTTPHeaders()))
         #expect(throws: UdockerError.self) { try write(longer, data + Data([0])) }
-        #expect(!FileSystem.exists(repository.ingestPath(digest)))
+        #expect(try !FileSystem.exists(repository.ingestPath(digest)))
         try FileSystem.removeTree(repository.topDir)
     }
 

@@ -190,7 +190,7 @@ struct OCILayoutBuilder {
         var layout = OCILayoutBuilder()
         try layout.addImage(config: images.config(diffIDs: [diffID]), layers: [layer],
                         annotations: ["org.opencontainers.image.ref.name": "v1"])
-        layout.addImage(config: images.config(diffIDs: [diffID, diffID]), layers: [layer, layer],
+        try layout.addImage(config: images.config(diffIDs: [diffID, diffID]), layers: [layer, layer],
                         annotations: ["io.containerd.image.name": "docker.io/tools/twice:2", "org.opencontainers.image.ref.name": "2"])
         let tarball = scratch.dir + "/oci.tar"
         try layout.write(to: tarball)

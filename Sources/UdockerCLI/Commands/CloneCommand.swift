@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct CloneCommand: ParsableCommand, ChangesRepository {
-    static let configuration = CommandConfiguration(commandName: "clone", abstract: "Copy a container; prints the new id.")
+    static let configuration = CommandConfiguration(
+        commandName: "clone", _superCommandName: "udocker",
+        abstract: "Copy a container; prints the new id.")
 
     @Option(name: .customLong("name"), help: "Name for the copy.") var name: String?
     @Argument(help: "Container id or name.") var container: String

@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct CreateCommand: ParsableCommand, ChangesRepository {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an image (pulled first when it is missing); prints its id.")
+    static let configuration = CommandConfiguration(
+        commandName: "create", _superCommandName: "udocker",
+        abstract: "Create a container from an image (pulled first when it is missing); prints its id.")
 
     @Option(name: .customLong("name"), help: "Give the container a name.") var name: String?
     @Flag(name: .customLong("force"), help: "Create even if the name is taken: the name moves to the new container.") var force = false

@@ -3,7 +3,8 @@ import UdockerCore
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "export", abstract: "Write a container's files (or, with --clone, the whole container) as a tar.")
+        commandName: "export", _superCommandName: "udocker",
+        abstract: "Write a container's files (or, with --clone, the whole container) as a tar.")
 
     @Option(name: .customShort("o"), help: ArgumentHelp("The tarball to create; `-` or none writes standard output.", valueName: "file")) var output: String?
     @Flag(name: .customLong("clone"), help: "Export in udocker's clone format, for `import --clone`.") var clone = false

@@ -3,7 +3,9 @@ import Foundation
 import UdockerCore
 
 struct ImagesCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images in the local repository.")
+    static let configuration = CommandConfiguration(
+        commandName: "images", _superCommandName: "udocker",
+        abstract: "List images in the local repository.")
 
     @Flag(name: .customShort("l"), help: "Long format: also list each image's layers.") var long = false
     @Flag(name: .customShort("p"), help: "Print each image's platform.") var platform = false

@@ -4,7 +4,7 @@ import UdockerCore
 
 struct ImportCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
-        commandName: "import",
+        commandName: "import", _superCommandName: "udocker",
         abstract: "Import a tarball of a file system as a one-layer image, or as a container.",
         discussion: "import [--mv] TAR|- IMAGE; import --tocontainer [--name=N] TAR|- [IMAGE]; import --clone [--name=N] TAR|-")
 

@@ -3,7 +3,9 @@ import Foundation
 import UdockerCore
 
 struct InspectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Print the metadata JSON of a container or image.")
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", _superCommandName: "udocker",
+        abstract: "Print the metadata JSON of a container or image.")
     @Flag(name: .customShort("p"), help: "Print the container's ROOT path on the host.") var printPath = false
     @Argument(help: "Container id or name, or image.") var target: String
 

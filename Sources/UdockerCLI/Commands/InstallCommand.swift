@@ -4,7 +4,8 @@ import UdockerCore
 
 struct InstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "install", abstract: "Install the engine tools (proot, patchelf, runc, libfakechroot) into the repository.",
+        commandName: "install", _superCommandName: "udocker",
+        abstract: "Install the engine tools (proot, patchelf, runc, libfakechroot) into the repository.",
         discussion: """
         The tools come from --tarball, else UDOCKER_TARBALL (udocker 1.3's), else the bundle udocker runs from.
         Run from the portable bundle, it first points the bundle's programs at the bundle's own glibc loader

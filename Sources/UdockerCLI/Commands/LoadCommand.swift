@@ -4,7 +4,7 @@ import UdockerCore
 
 struct LoadCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
-        commandName: "load",
+        commandName: "load", _superCommandName: "udocker",
         abstract: "Load images from a docker-save or OCI image-layout tarball; prints the names loaded.")
 
     @Option(name: [.customShort("i"), .customLong("input")], help: "The tarball; `-` or none reads standard input.")

@@ -4,7 +4,8 @@ import UdockerCore
 
 struct LoginCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "login", abstract: "Check credentials with a registry and store them in the keystore.")
+        commandName: "login", _superCommandName: "udocker",
+        abstract: "Check credentials with a registry and store them in the keystore.")
 
     @Option(name: .customLong("username"), help: "User name (asked for when missing).") var username: String?
     @Option(name: .customLong("password"), help: "Password (asked for when missing).") var password: String?

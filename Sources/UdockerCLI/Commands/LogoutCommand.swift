@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct LogoutCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logout", abstract: "Remove stored registry credentials.")
+    static let configuration = CommandConfiguration(
+        commandName: "logout", _superCommandName: "udocker",
+        abstract: "Remove stored registry credentials.")
 
     @Flag(name: .customShort("a"), help: "Remove the credentials of every registry.") var all = false
     @Option(name: .customLong("registry"), help: "Registry URL (default: Docker Hub's).") var registry: String?

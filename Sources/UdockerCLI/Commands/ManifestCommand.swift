@@ -4,7 +4,7 @@ import UdockerCore
 
 struct ManifestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "manifest", abstract: "Commands on image manifests in a registry.",
+        commandName: "manifest", _superCommandName: "udocker", abstract: "Commands on image manifests in a registry.",
         subcommands: [ManifestInspectCommand.self])
 }
 

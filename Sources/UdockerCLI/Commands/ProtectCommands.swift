@@ -14,13 +14,17 @@ enum Protection {
 }
 
 struct ProtectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "protect", abstract: "Protect a container or image from deletion.")
+    static let configuration = CommandConfiguration(
+        commandName: "protect", _superCommandName: "udocker",
+        abstract: "Protect a container or image from deletion.")
     @Argument(help: "Container id or name, or image.") var target: String
     func run() throws { try Protection.set(target, true) }
 }
 
 struct UnprotectCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "unprotect", abstract: "Remove the deletion protection.")
+    static let configuration = CommandConfiguration(
+        commandName: "unprotect", _superCommandName: "udocker",
+        abstract: "Remove the deletion protection.")
     @Argument(help: "Container id or name, or image.") var target: String
     func run() throws { try Protection.set(target, false) }
 }

@@ -3,7 +3,9 @@ import Foundation
 import UdockerCore
 
 struct PsCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers.")
+    static let configuration = CommandConfiguration(
+        commandName: "ps", _superCommandName: "udocker",
+        abstract: "List containers.")
 
     @Flag(name: .customShort("m"), help: "Print the execution mode.") var mode = false
     @Flag(name: .customShort("s"), help: "Print the size in MB.") var size = false

@@ -3,7 +3,8 @@ import UdockerCore
 
 struct PullCommand: ParsableCommand, ChangesRepository {
     static let configuration = CommandConfiguration(
-        commandName: "pull", abstract: "Download an image from a registry (Docker Hub unless the name names one).",
+        commandName: "pull", _superCommandName: "udocker",
+        abstract: "Download an image from a registry (Docker Hub unless the name names one).",
         discussion: """
         Examples: pull busybox   pull quay.io/org/img:1.0   pull 127.0.0.1:5000/tools/img@sha256:…
         Environment: UDOCKER_REGISTRY, UDOCKER_INDEX, SSL_CERT_FILE/CURL_CA_BUNDLE, https_proxy/no_proxy.

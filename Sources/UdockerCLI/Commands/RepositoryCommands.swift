@@ -3,7 +3,9 @@ import Foundation
 import UdockerCore
 
 struct MkrepoCommand: ParsableCommand, HelpLikeCommand {
-    static let configuration = CommandConfiguration(commandName: "mkrepo", abstract: "Create a repository in a directory.")
+    static let configuration = CommandConfiguration(
+        commandName: "mkrepo", _superCommandName: "udocker",
+        abstract: "Create a repository in a directory.")
     @Argument(help: "Directory for the new repository.") var directory: String
 
     func run() throws {
@@ -18,7 +20,9 @@ struct MkrepoCommand: ParsableCommand, HelpLikeCommand {
 }
 
 struct ShowconfCommand: ParsableCommand, HelpLikeCommand {
-    static let configuration = CommandConfiguration(commandName: "showconf", abstract: "Print the configuration in effect.")
+    static let configuration = CommandConfiguration(
+        commandName: "showconf", _superCommandName: "udocker",
+        abstract: "Print the configuration in effect.")
     func run() throws {
         let context = try Context.get()
         Output.stdout(String(repeating: "*", count: 60) + "\n* configuration\n" + String(repeating: "*", count: 60) + "\n")
@@ -29,7 +33,9 @@ struct ShowconfCommand: ParsableCommand, HelpLikeCommand {
 }
 
 struct VersionCommand: ParsableCommand, HelpLikeCommand {
-    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version and the repository location.")
+    static let configuration = CommandConfiguration(
+        commandName: "version", _superCommandName: "udocker",
+        abstract: "Print the version and the repository location.")
     func run() throws {
         let context = try Context.get()
         Output.stdout("version: \(UdockerVersion.string)\ntarball: none (engines from the host)\ntarball_release: 1.2.11\n")

@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct RmCommand: ParsableCommand, ChangesRepository {
-    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete containers.")
+    static let configuration = CommandConfiguration(
+        commandName: "rm", _superCommandName: "udocker",
+        abstract: "Delete containers.")
 
     @Flag(name: .customShort("f"), help: "Remove even when the files inside are read-only.") var force = false
     @Argument(help: "Container ids or names.") var containers: [String]

@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct RmiCommand: ParsableCommand, ChangesRepository {
-    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Delete an image; blobs no other image uses are removed.")
+    static let configuration = CommandConfiguration(
+        commandName: "rmi", _superCommandName: "udocker",
+        abstract: "Delete an image; blobs no other image uses are removed.")
 
     @Flag(name: .customShort("f"), help: "Continue when a blob cannot be removed.") var force = false
     @Argument(help: "Image (NAME[:TAG]).") var image: String

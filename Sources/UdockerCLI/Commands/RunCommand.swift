@@ -4,7 +4,8 @@ import UdockerCore
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run a command in a container (an image name creates the container first).")
+        commandName: "run", _superCommandName: "udocker",
+        abstract: "Run a command in a container (an image name creates the container first).")
 
     @Flag(name: .customLong("rm"), help: "Delete the container after it ran (an image run creates a temporary one).") var remove = false
     @OptionGroup var flags: ContainerRunFlags

@@ -3,7 +3,8 @@ import UdockerCore
 
 struct SaveCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "save", abstract: "Write images to a docker-save tarball (docker load and udocker load read it).")
+        commandName: "save", _superCommandName: "udocker",
+        abstract: "Write images to a docker-save tarball (docker load and udocker load read it).")
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "The tarball to create; `-` or none writes standard output.")
     var output: String?

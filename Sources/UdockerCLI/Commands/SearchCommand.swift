@@ -4,7 +4,8 @@ import UdockerCore
 
 struct SearchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "search", abstract: "Search Docker Hub, or a registry's catalog, for images; or list an image's tags.",
+        commandName: "search", _superCommandName: "udocker",
+        abstract: "Search Docker Hub, or a registry's catalog, for images; or list an image's tags.",
         discussion: """
         EXPR searches Docker Hub (or --index). A registry host in EXPR (127.0.0.1:5000/tools) or --registry searches
         that registry's catalog for names containing the rest. --list-tags lists the tags of the image EXPR.

@@ -3,7 +3,9 @@ import Foundation
 import UdockerCore
 
 struct SetupCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "setup", abstract: "Show or change a container's execution mode.")
+    static let configuration = CommandConfiguration(
+        commandName: "setup", _superCommandName: "udocker",
+        abstract: "Show or change a container's execution mode.")
     @Option(name: .customLong("execmode"), help: "Execution mode: P1 P2 F1 F2 F3 F4 R1 R2 R3 S1 U1, or auto.") var execmode: String?
     @Flag(name: .customLong("force"), help: "Redo the mode's set-up even if already done (e.g. after moving the container).") var force = false
     @Flag(name: .customLong("purge"), help: "Remove what udocker added to the container.") var purge = false

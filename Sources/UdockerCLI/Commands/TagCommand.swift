@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct TagCommand: ParsableCommand, ChangesRepository {
-    static let configuration = CommandConfiguration(commandName: "tag", abstract: "Give an image another name:tag.")
+    static let configuration = CommandConfiguration(
+        commandName: "tag", _superCommandName: "udocker",
+        abstract: "Give an image another name:tag.")
     @Argument(help: "Existing image.") var source: String
     @Argument(help: "New image name.") var target: String
     func run() throws {

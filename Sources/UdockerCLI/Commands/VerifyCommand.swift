@@ -2,7 +2,9 @@ import ArgumentParser
 import UdockerCore
 
 struct VerifyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "verify", abstract: "Check an image's layers against their digests.")
+    static let configuration = CommandConfiguration(
+        commandName: "verify", _superCommandName: "udocker",
+        abstract: "Check an image's layers against their digests.")
     @Argument(help: "Image (NAME[:TAG]).") var image: String
 
     func run() throws {

@@ -5,7 +5,8 @@ import UdockerCore
 /// `udocker-launch clean [--older-than AGE]`: remove this user's stages from this node's scratch.
 struct LaunchCleanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "clean", abstract: "Remove stages from this node's scratch (never one in use).")
+        commandName: "clean", _superCommandName: "udocker-launch",
+        abstract: "Remove stages from this node's scratch (never one in use).")
 
     @OptionGroup var general: LaunchGeneralOptions
     @Option(name: .customLong("older-than"), help: "Only stages finished longer ago than AGE (e.g. 90s, 30m, 12h, 7d).") var olderThan: String?

@@ -5,7 +5,8 @@ import UdockerCore
 /// `udocker-launch info [--json]`: what the launcher detects about this rank and node.
 struct LaunchInfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "info", abstract: "Print the rank, node-local scratch, tools, CPUs and each local rank's pinning.")
+        commandName: "info", _superCommandName: "udocker-launch",
+        abstract: "Print the rank, node-local scratch, tools, CPUs and each local rank's pinning.")
 
     @OptionGroup var general: LaunchGeneralOptions
     @Option(name: .customLong("bind"), help: "The pinning policy to show: none, core, numa, auto.") var bind: String = "auto"

@@ -6,7 +6,8 @@ import UdockerCore
 /// read-only container that jobs stage from one archive.
 struct LaunchPublishCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "publish", abstract: "Publish an image as a prepared container (one archive and a manifest) into DIR.")
+        commandName: "publish", _superCommandName: "udocker-launch",
+        abstract: "Publish an image as a prepared container (one archive and a manifest) into DIR.")
 
     @OptionGroup var general: LaunchGeneralOptions
     @Option(name: .customLong("to"), help: "The directory to publish into (on the shared file system).") var directory: String
@@ -31,7 +32,8 @@ struct LaunchPublishCommand: ParsableCommand {
 /// the archive of the version a manifest names (what a job script pins for its whole run).
 struct LaunchPublishedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "published", abstract: "List the containers published in DIR, or print the archive a manifest names.")
+        commandName: "published", _superCommandName: "udocker-launch",
+        abstract: "List the containers published in DIR, or print the archive a manifest names.")
 
     @Option(name: .customLong("repo"), help: "The directory containers were published into.") var directory: String?
     @Option(name: .customLong("archive"), help: "Print the archive path of the manifest at PATH.") var manifest: String?

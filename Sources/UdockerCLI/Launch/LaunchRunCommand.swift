@@ -5,7 +5,8 @@ import UdockerCore
 /// `udocker-launch [OPTIONS] IMAGE|CONTAINER [--] COMMAND [ARG...]`: one rank.
 struct LaunchRunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "run", abstract: "Run one rank's command in the container (the default: `run` may be left out).")
+        commandName: "run", _superCommandName: "udocker-launch",
+        abstract: "Run one rank's command in the container (the default: `run` may be left out).")
 
     @OptionGroup var general: LaunchGeneralOptions
     @OptionGroup var staging: LaunchStagingFlags

@@ -5,7 +5,8 @@ import UdockerCore
 /// `udocker-launch stage IMAGE|CONTAINER`: stage onto this node now (one task per node, before the MPI step).
 struct LaunchStageCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stage", abstract: "Stage a container into this node's scratch (once per node) and set up its mode.")
+        commandName: "stage", _superCommandName: "udocker-launch",
+        abstract: "Stage a container into this node's scratch (once per node) and set up its mode.")
 
     @OptionGroup var general: LaunchGeneralOptions
     @OptionGroup var staging: LaunchStagingFlags

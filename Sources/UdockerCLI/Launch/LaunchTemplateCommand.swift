@@ -6,7 +6,8 @@ import UdockerCore
 /// script that stages the container once per node and runs COMMAND in it, one launcher per rank.
 struct LaunchTemplateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "template", abstract: "Write a SLURM or PBS batch script for a containerised job.",
+        commandName: "template", _superCommandName: "udocker-launch",
+        abstract: "Write a SLURM or PBS batch script for a containerised job.",
         discussion: """
         The resource options are named as sbatch names them for both schedulers. Site defaults come from
         /etc/udocker/launch.conf, then ~/.udocker/launch.conf. A published container is named by the path of its
@@ -16,19 +17,25 @@ struct LaunchTemplateCommand: ParsableCommand {
 
     /// Reached when the word after `template` names no scheduler: says so in one line.
     struct Unknown: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "unknown-scheduler", shouldDisplay: false)
+        static let configuration = CommandConfiguration(
+            commandName: "unknown-scheduler", _superCommandName: "udocker-launch",
+            shouldDisplay: false)
         @Argument(parsing: .captureForPassthrough) var words: [String] = []
         func run() throws { _ = try Scheduler.parse(words.first ?? "") }
     }
 
     struct Slurm: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "slurm", abstract: "Write a SLURM batch script (sbatch).")
+        static let configuration = CommandConfiguration(
+            commandName: "slurm", _superCommandName: "udocker-launch",
+            abstract: "Write a SLURM batch script (sbatch).")
         @OptionGroup var options: TemplateOptions
         func run() throws { try options.write(.slurm) }
     }
 
     struct PBS: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "pbs", abstract: "Write a PBS batch script (qsub).")
+        static let configuration = CommandConfiguration(
+            commandName: "pbs", _superCommandName: "udocker-launch",
+            abstract: "Write a PBS batch script (qsub).")
         @OptionGroup var options: TemplateOptions
         func run() throws { try options.write(.pbs) }
     }
