@@ -14,7 +14,7 @@ start_bench() {
 # in), copied to WORK/udocker.
 stage_udocker_swift() {
     echo "== building udocker-swift (release, static Swift runtime)" >&2
-    (cd "$1" && swift build -c release --static-swift-stdlib --product udocker >&2)
+    (cd "$1" && make build >&2)
     install -m 0755 "$1/.build/release/udocker" "$2/udocker"
 }
 

@@ -12,8 +12,7 @@ command -v gnuplot >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install 
 
 cd "$root"
 echo "== building the release binaries (as installed) and the benchmark driver" >&2
-swift build -c release --static-swift-stdlib --product udocker >&2
-swift build -c release --static-swift-stdlib --product udocker-launch >&2
+make build >&2
 swift build --product launch-bench >&2
 UDOCKER_TEST_BIN_DIR="$root/.build/release" "$root/.build/debug/launch-bench" "$out"
 gnuplot -e "dir='$out'" "$root/bench/launch/plot.gp"
