@@ -18,7 +18,7 @@ public struct EngineFactory: Sendable {
         switch run.mode.family {
         case .proot:
             let proot = try require(tools.proot, "proot executable not found (install proot or set UDOCKER_USE_PROOT_EXECUTABLE)")
-            let features = HostTools.prootFeatures(proot)
+            let features = tools.prootFeatures(proot)
             try ProotCompatibility.check(run, prootVersion: features.version, proot: proot)
             let tmp = ProcessInfo.processInfo.environment["PROOT_TMP_DIR"] ?? config.tmpDir
             if !features.ports && (!run.options.ports.isEmpty || run.options.publishAll) {
