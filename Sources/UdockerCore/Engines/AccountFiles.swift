@@ -14,17 +14,22 @@ public struct AccountFiles: Sendable, Equatable {
     }
 
     /// `base` files plus entries for each user whose uid (or group whose gid) they lack.
-    public static func adding(_ users: [ContainerRun.User], passwd base: String, group baseGroup: String,
+    public static func adding(_ usersToAdd: [ContainerRun.User], passwd base: String, group baseGroup: String,
                               fromHost: Bool = false) -> AccountFiles {
         var passwd = base, group = baseGroup
         if !passwd.isEmpty && !passwd.hasSuffix("\n") { passwd += "\n" }
         if !group.isEmpty && !group.hasSuffix("\n") { group += "\n" }
-        for user in users {
-            if !ids(in: passwd, field: 2).contains(user.uid) && !names(in: passwd).contains(user.name) {
+        // Each file parsed once; what is added joins the sets.
+        var uids = ids(in: passwd, field: 2), users = names(in: passwd)
+        var gids = ids(in: group, field: 2), groups = names(in: group)
+        for user in usersToAdd {
+            if !uids.contains(user.uid) && !users.contains(user.name) {
                 passwd += "\(user.name):x:\(user.uid):\(user.gid):\(marker):\(user.home):\(user.shell)\n"
+                uids.insert(user.uid); users.insert(user.name)
             }
-            if !ids(in: group, field: 2).contains(user.gid) && !names(in: group).contains(user.name) {
+            if !gids.contains(user.gid) && !groups.contains(user.name) {
                 group += "\(user.name):x:\(user.gid):\n"
+                gids.insert(user.gid); groups.insert(user.name)
             }
         }
         return AccountFiles(passwd: passwd, group: group, fromHost: fromHost)

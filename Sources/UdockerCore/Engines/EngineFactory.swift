@@ -138,7 +138,7 @@ public struct ExecModeStore: Sendable {
 
     public func setting(of id: String) throws -> Setting {
         let file = repository.containerFile(id, .execMode)
-        if let text = try? FileSystem.readString(file).trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+        if let text = FileSystem.readValue(file), !text.isEmpty {
             return try Self.parse(text)
         }
         return try defaultSetting()

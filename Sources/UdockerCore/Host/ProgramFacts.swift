@@ -39,14 +39,16 @@ public struct ProgramFacts: Sendable {
             .joined(separator: "\t")
     }
 
-    private static let keyFields = 6
-
     func entries() -> [(key: String, value: String)] {
         guard let text = try? FileSystem.readString(file) else { return [] }
         return text.split(separator: "\n").compactMap { line in
-            let fields = line.split(separator: "\t", maxSplits: Self.keyFields, omittingEmptySubsequences: false)
-            guard fields.count == Self.keyFields + 1 else { return nil }
-            return (fields.dropLast().joined(separator: "\t"), String(fields[Self.keyFields]))
+            // The key is the first six tab-separated fields, the answer the rest.
+            var tabs = 0
+            for index in line.indices where line[index] == "\t" {
+                tabs += 1
+                if tabs == 6 { return (String(line[..<index]), String(line[line.index(after: index)...])) }
+            }
+            return nil
         }
     }
 }

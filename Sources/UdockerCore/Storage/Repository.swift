@@ -70,7 +70,7 @@ public struct Repository: Sendable {
     /// The lock file serialising changes to one image tag or container. Lock files live on in `.locks/`:
     /// deleting one while another process waits on it would let two holders in.
     public func lockPath(_ name: String) -> String {
-        topDir + "/.locks/" + name.replacingOccurrences(of: "/", with: "%")
+        topDir + "/.locks/" + String(name.map { $0 == "/" ? "%" : $0 })
     }
 }
 
