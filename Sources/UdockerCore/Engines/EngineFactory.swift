@@ -32,7 +32,7 @@ public struct EngineFactory: Sendable {
             let glibcLevel = setup.glibcLevel(state)
             let library = try require(tools.fakechrootLibrary(glibcLevel: glibcLevel),
                                       "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
-            try setup.checkLibrary(library, state: state)
+            try setup.checkLibrary(library, state: state, glibcLevel: glibcLevel)
             warnUnsupported(run, ports: true)
             return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug,
                                     loaderTakesArgv0: (glibcLevel ?? 0) >= 33)

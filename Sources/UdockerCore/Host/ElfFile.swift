@@ -32,14 +32,15 @@ public struct ElfFile: Sendable, Equatable {
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         func readAt(_ offset: Int, _ count: Int) -> [UInt8] {
-            var bytes = [UInt8](repeating: 0, count: count), filled = 0
-            while filled < count {
-                let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + filled, count - filled, off_t(offset + filled)) }
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { break }
-                filled += n
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+                filled = 0
+                while filled < count {
+                    let n = pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    filled += n
+                }
             }
-            return Array(bytes.prefix(filled))
         }
         // The dynamic section of a large library may lie far beyond the head (libmpich's at 41 MB).
         self.init(head: readAt(0, Self.headSize), more: readAt)

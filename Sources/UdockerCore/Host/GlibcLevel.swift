@@ -5,11 +5,23 @@ import Foundation
 public enum GlibcLevel {
     /// The highest GLIBC_2.N among version names (an ELF file's `versionsNeeded`); nil when there is none.
     public static func highest(ofVersions names: [String]) -> Int? {
-        names.compactMap { name -> Int? in
-            guard name.hasPrefix("GLIBC_2.") else { return nil }
-            return Int(name.dropFirst(8).prefix { $0.isNumber })
-        }.max()
+        names.compactMap(minor).max()
     }
+
+    /// N of "GLIBC_2.N" or "GLIBC_2.N.M"; nil for any other name. On bytes: a libc defines some forty versions.
+    static func minor(_ name: String) -> Int? {
+        let bytes = name.utf8
+        guard bytes.starts(with: prefix) else { return nil }
+        var minor = 0, digits = 0
+        for byte in bytes.dropFirst(prefix.count) {
+            guard (48...57).contains(byte), digits < 9 else { break }
+            minor = minor * 10 + Int(byte - 48)
+            digits += 1
+        }
+        return digits > 0 ? minor : nil
+    }
+
+    private static let prefix = Array("GLIBC_2.".utf8)
 
     /// The highest GLIBC_2.N `path` defines or needs, read from its version sections (a few preads, not the whole
     /// file); nil when it names none or is not a 64-bit little-endian ELF file.

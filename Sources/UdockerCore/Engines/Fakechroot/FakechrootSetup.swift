@@ -95,9 +95,14 @@ public struct FakechrootSetup: Sendable {
 
     /// Refuses a container whose libc cannot load the host's libfakechroot (it needs a newer glibc).
     public func checkLibrary(_ library: String, state: FakechrootState) throws {
+        try checkLibrary(library, state: state, glibcLevel: glibcLevel(state))
+    }
+
+    /// The same, given the container's `glibcLevel(state)` already read.
+    public func checkLibrary(_ library: String, state: FakechrootState, glibcLevel: Int?) throws {
         let needed = GlibcLevel.highest(in: library) ?? 0
         let libc = libc(state)
-        guard let level = glibcLevel(state) else {
+        guard let level = glibcLevel else {
             throw UdockerError(.unsupported, "the container's C library is not glibc (no \(Paths.dirname(state.loader))/libc.so.6): "
                                + "\(library) cannot be loaded; use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for it")
         }
