@@ -40,15 +40,14 @@ public struct ProgramFacts: Sendable {
     }
 
     func entries() -> [(key: String, value: String)] {
-        guard let text = try? FileSystem.readString(file) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
+        guard let data = try? FileSystem.read(file) else { return [] }
+        // On bytes: this runs on every P-mode start.
+        return [UInt8](data).split(separator: UInt8(ascii: "\n")).compactMap { line in
             // The key is the first six tab-separated fields, the answer the rest.
-            var tabs = 0
-            for index in line.indices where line[index] == "\t" {
-                tabs += 1
-                if tabs == 6 { return (String(line[..<index]), String(line[line.index(after: index)...])) }
-            }
-            return nil
+            let tabs = line.indices.filter { line[$0] == UInt8(ascii: "\t") }
+            guard tabs.count >= 6 else { return nil }
+            let end = tabs[5]
+            return (String(decoding: line[..<end], as: UTF8.self), String(decoding: line[(end + 1)...], as: UTF8.self))
         }
     }
 }
