@@ -161,6 +161,31 @@ struct EngineBuilderTests {
         #expect(cleaned.passwd == base && cleaned.group == group)
     }
 
+    @Test("accounts: a user already there by uid or by name is not added again; a group added for one user serves the next")
+    func accountsAlreadyPresent() {
+        let base = "root:x:0:0:root:/root:/bin/sh\n\n::x:\nbob:x:1001:1001::/home/bob:/bin/sh", group = "root:x:0:\nstaff:x:50:"
+        let users: [ContainerRun.User] = [.init(name: "bob", uid: 2000, gid: 50, home: "/"), .init(name: "carol", uid: 1001, gid: 50, home: "/"),
+                                          .init(name: "dave", uid: 3000, gid: 3000, home: "/d"), .init(name: "erin", uid: 3001, gid: 3000, home: "/e")]
+        let files = AccountFiles.adding(users, passwd: base, group: group)
+        #expect(files.passwd == base + "\ndave:x:3000:3000:*UDOCKER*:/d:/bin/sh\nerin:x:3001:3000:*UDOCKER*:/e:/bin/sh\n")
+        // erin's group 3000 is dave's, added just before.
+        #expect(files.group == group + "\ndave:x:3000:\n")
+    }
+
+    @Test("environment lists: a key replaces only itself, not a key it is the prefix of; an entry without = is a key")
+    func environmentList() {
+        var env = EnvironmentList(["PATH=/bin", "PATHX=1", "P=2", "BARE", "A=x=y", "PATH=/usr/bin"])
+        #expect(env.entries == ["PATHX=1", "P=2", "BARE", "A=x=y", "PATH=/usr/bin"])
+        #expect(env.value("PATH") == "/usr/bin" && env.value("PATHX") == "1" && env.value("P") == "2" && env.value("PAT") == nil)
+        #expect(env.value("A") == "x=y" && env.value("BARE") == "" && EnvironmentList.key(of: "A=x=y") == "A")
+        env.set("BARE", "now")
+        env.setIfAbsent("P", "3")
+        env.setIfAbsent("Q", "4")
+        env.set("ÉTÉ", "chaud")
+        #expect(env.entries == ["PATHX=1", "P=2", "A=x=y", "PATH=/usr/bin", "BARE=now", "Q=4", "ÉTÉ=chaud"])
+        #expect(env.value("ÉTÉ") == "chaud" && env.value("ÉT") == nil)
+    }
+
     @Test("the F2 loader patch keeps the length and renames LD_LIBRARY_PATH")
     func loaderPatch() {
         let data = Data("x\0/etc/ld.so.cache\0/lib/x\0LD_LIBRARY_PATH\0".utf8)

@@ -39,7 +39,7 @@ public struct ContainerStore: Sendable {
 
     /// The id for an id or a name; throws when neither exists.
     public func resolve(_ idOrName: String) throws -> String {
-        guard !idOrName.isEmpty, !idOrName.contains("/"), !idOrName.hasPrefix(".") else {
+        guard !idOrName.isEmpty, !idOrName.contains(where: { $0 == "/" }), !idOrName.hasPrefix(".") else {
             throw UdockerError(.notFound, "container id or name not found: \(idOrName)")
         }
         let path = repository.containerNameLink(idOrName)
@@ -75,8 +75,7 @@ public struct ContainerStore: Sendable {
 
     public func info(_ id: String) throws -> ContainerInfo {
         let image = (try? FileSystem.readString(repository.containerFile(id, .imageRepoName))) ?? ""
-        let mode = (try? FileSystem.readString(repository.containerFile(id, .execMode)))?
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let mode = FileSystem.readValue(repository.containerFile(id, .execMode))
         return ContainerInfo(id: id, names: try names(of: id), imageName: image,
                              isProtected: FileSystem.exists(repository.containerFile(id, .protect)),
                              isWritable: access(repository.containerRoot(id), W_OK) == 0,

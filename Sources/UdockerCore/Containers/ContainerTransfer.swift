@@ -51,8 +51,7 @@ public struct ContainerTransfer {
 
     /// The fakechroot (F) modes bake the absolute ROOT path into the container's files: a copy needs them redone.
     private func warnIfSetUpElsewhere(_ id: String) {
-        guard let mode = try? FileSystem.readString(repository.containerFile(id, .execMode))
-            .trimmingCharacters(in: .whitespacesAndNewlines), mode.hasPrefix("F") else { return }
+        guard let mode = FileSystem.readValue(repository.containerFile(id, .execMode)), mode.hasPrefix("F") else { return }
         Log.warning("execution mode \(mode) was set up for the original location: run setup --execmode=\(mode) --force \(id)")
     }
 }

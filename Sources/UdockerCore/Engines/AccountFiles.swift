@@ -14,17 +14,22 @@ public struct AccountFiles: Sendable, Equatable {
     }
 
     /// `base` files plus entries for each user whose uid (or group whose gid) they lack.
-    public static func adding(_ users: [ContainerRun.User], passwd base: String, group baseGroup: String,
+    public static func adding(_ usersToAdd: [ContainerRun.User], passwd base: String, group baseGroup: String,
                               fromHost: Bool = false) -> AccountFiles {
         var passwd = base, group = baseGroup
         if !passwd.isEmpty && !passwd.hasSuffix("\n") { passwd += "\n" }
         if !group.isEmpty && !group.hasSuffix("\n") { group += "\n" }
-        for user in users {
-            if !ids(in: passwd, field: 2).contains(user.uid) && !names(in: passwd).contains(user.name) {
+        // Each file parsed once; what is added joins the sets.
+        var uids = ids(in: passwd, field: 2), users = names(in: passwd)
+        var gids = ids(in: group, field: 2), groups = names(in: group)
+        for user in usersToAdd {
+            if !uids.contains(user.uid) && !users.contains(user.name) {
                 passwd += "\(user.name):x:\(user.uid):\(user.gid):\(marker):\(user.home):\(user.shell)\n"
+                uids.insert(user.uid); users.insert(user.name)
             }
-            if !ids(in: group, field: 2).contains(user.gid) && !names(in: group).contains(user.name) {
+            if !gids.contains(user.gid) && !groups.contains(user.name) {
                 group += "\(user.name):x:\(user.gid):\n"
+                gids.insert(user.gid); groups.insert(user.name)
             }
         }
         return AccountFiles(passwd: passwd, group: group, fromHost: fromHost)
@@ -43,14 +48,20 @@ public struct AccountFiles: Sendable, Equatable {
         return (keptPasswd, keptGroup)
     }
 
+    // These run on every start: split on an array of bytes, not on Characters (grapheme breaking) or a String's
+    // UTF-8 view (whose generic split cost as much again).
+
     private static func ids(in text: String, field: Int) -> Set<UInt32> {
-        Set(text.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: ":", omittingEmptySubsequences: false)
-            return f.count > field ? UInt32(f[field]) : nil
-        })
+        Set(records(text).compactMap { f in f.count > field ? UInt32(String(decoding: f[field], as: UTF8.self)) : nil })
     }
 
+    /// The first non-empty field of each line.
     private static func names(in text: String) -> Set<String> {
-        Set(text.split(separator: "\n").compactMap { $0.split(separator: ":").first.map(String.init) })
+        Set(records(text).compactMap { f in f.first { !$0.isEmpty }.map { String(decoding: $0, as: UTF8.self) } })
+    }
+
+    /// Each non-empty line's colon-separated fields.
+    private static func records(_ text: String) -> [[ArraySlice<UInt8>]] {
+        Array(text.utf8).split(separator: UInt8(ascii: "\n")).map { $0.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false) }
     }
 }

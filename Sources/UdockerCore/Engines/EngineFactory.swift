@@ -18,7 +18,7 @@ public struct EngineFactory: Sendable {
         switch run.mode.family {
         case .proot:
             let proot = try require(tools.proot, "proot executable not found (install proot or set UDOCKER_USE_PROOT_EXECUTABLE)")
-            let features = HostTools.prootFeatures(proot)
+            let features = tools.prootFeatures(proot)
             try ProotCompatibility.check(run, prootVersion: features.version, proot: proot)
             let tmp = ProcessInfo.processInfo.environment["PROOT_TMP_DIR"] ?? config.tmpDir
             if !features.ports && (!run.options.ports.isEmpty || run.options.publishAll) {
@@ -32,7 +32,7 @@ public struct EngineFactory: Sendable {
             let glibcLevel = setup.glibcLevel(state)
             let library = try require(tools.fakechrootLibrary(glibcLevel: glibcLevel),
                                       "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
-            try setup.checkLibrary(library, state: state)
+            try setup.checkLibrary(library, state: state, glibcLevel: glibcLevel)
             warnUnsupported(run, ports: true)
             return FakechrootEngine(library: library, state: state, tmpDir: config.tmpDir, debug: debug,
                                     loaderTakesArgv0: (glibcLevel ?? 0) >= 33)
@@ -138,7 +138,7 @@ public struct ExecModeStore: Sendable {
 
     public func setting(of id: String) throws -> Setting {
         let file = repository.containerFile(id, .execMode)
-        if let text = try? FileSystem.readString(file).trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+        if let text = FileSystem.readValue(file), !text.isEmpty {
             return try Self.parse(text)
         }
         return try defaultSetting()

@@ -48,10 +48,11 @@ public struct ModeSetup: Sendable {
     @discardableResult
     func checkFakechroot(_ setup: FakechrootSetup, refresh: Bool) throws -> FakechrootState {
         let state = try setup.state(refresh: refresh)
-        guard let library = tools.fakechrootLibrary(glibcLevel: setup.glibcLevel(state)) else {
+        let glibcLevel = setup.glibcLevel(state)
+        guard let library = tools.fakechrootLibrary(glibcLevel: glibcLevel) else {
             throw UdockerError(.notFound, "libfakechroot.so not found (install fakechroot or set UDOCKER_FAKECHROOT_SO)")
         }
-        try setup.checkLibrary(library, state: state)
+        try setup.checkLibrary(library, state: state, glibcLevel: glibcLevel)
         return state
     }
 

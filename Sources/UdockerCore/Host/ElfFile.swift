@@ -20,23 +20,34 @@ public struct ElfFile: Sendable, Equatable {
     public var needed: [String] = []
     /// The version names of DT_VERNEED (GLIBC_2.34, GLIBCXX_3.4.29, …), as required of any library.
     public var versionsNeeded: [String] = []
+    /// The version names of DT_VERDEF (a libc.so.6: GLIBC_2.2.5 … GLIBC_2.36, GLIBC_PRIVATE), the library's own
+    /// name first, as the file defines them.
+    public var versionsDefined: [String] = []
 
-    /// nil when `path` is not a readable 64-bit little-endian ELF file.
+    /// nil when `path` is not a readable 64-bit little-endian ELF file. Reads only what it needs with a few
+    /// preads: the headers, the dynamic section, the string table and the version sections.
     public init?(path: String) {
-        guard let file = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? file.close() }
-        guard let magic = try? file.read(upToCount: 4), magic == Data([0x7f, 0x45, 0x4c, 0x46]) else { return nil }
-        try? file.seek(toOffset: 0)
-        guard let head = try? file.read(upToCount: Self.headSize) else { return nil }
-        self.init(head: [UInt8](head)) { offset, count in
-            // The dynamic section of a large library may lie far beyond the head (libmpich's at 41 MB).
-            guard (try? file.seek(toOffset: UInt64(offset))) != nil, let data = try? file.read(upToCount: count) else { return [] }
-            return [UInt8](data)
+        // O_NONBLOCK: a FIFO among the files looked at must not hang the reader (regular files ignore it).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        func readAt(_ offset: Int, _ count: Int) -> [UInt8] {
+            [UInt8](unsafeUninitializedCapacity: count) { buffer, filled in
+                filled = 0
+                while filled < count {
+                    let n = pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset + filled))
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { break }
+                    filled += n
+                }
+            }
         }
+        // The dynamic section of a large library may lie far beyond the head (libmpich's at 41 MB).
+        self.init(head: readAt(0, Self.headSize), more: readAt)
     }
 
-    /// Headers and program headers sit in the first pages of every ELF file; `more` reads what lies beyond.
-    static let headSize = 1 << 16
+    /// The ELF header and the program headers sit in the first page of every ELF file; `more` reads what lies beyond.
+    static let headSize = 4096
 
     private init?(head bytes: [UInt8], more: (_ offset: Int, _ count: Int) -> [UInt8]) {
         guard bytes.count >= 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46,
@@ -52,11 +63,13 @@ public struct ElfFile: Sendable, Equatable {
         var interpreterSlot: Slot?
         var dynamic: (offset: Int, size: Int)?
         var loads: [(vaddr: Int, offset: Int, size: Int)] = []
+        // Usually right after the ELF header; patchelf may have moved them further into the file.
+        let headers = phentsize >= 56 && phnum <= 1024 ? read(phoff, phnum * phentsize) : []
         for i in 0..<phnum {
-            let ph = phoff + i * phentsize
-            guard ph + 56 <= bytes.count else { return nil }
-            let type = Int(bytes[ph]) | Int(bytes[ph + 1]) << 8 | Int(bytes[ph + 2]) << 16 | Int(bytes[ph + 3]) << 24
-            let offset = Self.u64(bytes, ph + 8), vaddr = Self.u64(bytes, ph + 16), fileSize = Self.u64(bytes, ph + 32)
+            let ph = i * phentsize
+            guard ph + 56 <= headers.count else { return nil }
+            let type = Self.u32(headers, ph)
+            let offset = Self.u64(headers, ph + 8), vaddr = Self.u64(headers, ph + 16), fileSize = Self.u64(headers, ph + 32)
             switch type {
             case 1: loads.append((vaddr, offset, fileSize))
             case 2: dynamic = (offset, fileSize)
@@ -73,7 +86,7 @@ public struct ElfFile: Sendable, Equatable {
         // Walk the dynamic section for the string table and the offsets into it, and the version needs.
         let section = read(dynamic.offset, min(dynamic.size, 1 << 16))
         var strtab = 0, strsz = 0, rpath: Int?, runpath: Int?, soname: Int?, needed: [Int] = []
-        var verneed = 0, verneedCount = 0
+        var verneed = 0, verneedCount = 0, verdef = 0, verdefCount = 0
         var entry = 0
         while entry + 16 <= section.count {
             let tag = Self.u64(section, entry), value = Self.u64(section, entry + 8)
@@ -85,6 +98,8 @@ public struct ElfFile: Sendable, Equatable {
             case 14: soname = value
             case 15: rpath = value
             case 29: runpath = value
+            case 0x6fff_fffc: verdef = value
+            case 0x6fff_fffd: verdefCount = value
             case 0x6fff_fffe: verneed = value
             case 0x6fff_ffff: verneedCount = value
             default: break
@@ -96,33 +111,52 @@ public struct ElfFile: Sendable, Equatable {
             loads.first { address >= $0.vaddr && address < $0.vaddr + $0.size }.map { address - $0.vaddr + $0.offset }
         }
         guard let strings = fileOffset(strtab) else { return }
-        let table = read(strings, strsz > 0 ? min(strsz, 1 << 22) : 1 << 16)
-        func string(_ offset: Int) -> String? { Self.cString(table, at: offset, limit: 4096) }
+        // The whole table in one read, unless it is huge (node's is 5 MB): then each string where it lies.
+        let whole = strsz > 0 && strsz <= 1 << 20
+        let table = whole ? read(strings, strsz) : []
+        func string(_ offset: Int) -> String? {
+            whole ? Self.cString(table, at: offset, limit: 4096) : Self.cString(read(strings + offset, 4096), at: 0, limit: 4096)
+        }
         self.soname = soname.flatMap(string)
         self.needed = needed.compactMap(string)
         if verneedCount > 0, let start = fileOffset(verneed) {
             // Elf64_Verneed (vn_cnt at 2, vn_aux at 8, vn_next at 12) each followed by Elf64_Vernaux entries
             // (vna_name at 8, vna_next at 12).
-            let block = read(start, 1 << 14)
-            var need = 0
-            for _ in 0..<min(verneedCount, 64) {
-                guard need + 16 <= block.count else { break }
-                var aux = need + Int(Self.u32(block, need + 8))
-                for _ in 0..<min(Self.u16(block, need + 2), 256) {
-                    guard aux + 16 <= block.count else { break }
-                    if let name = string(Int(Self.u32(block, aux + 8))) { versionsNeeded.append(name) }
-                    let next = Int(Self.u32(block, aux + 12))
-                    if next == 0 { break }
-                    aux += next
-                }
-                let next = Int(Self.u32(block, need + 12))
-                if next == 0 { break }
-                need += next
-            }
+            versionsNeeded = Self.versionNames(read(start, 1 << 14), entries: verneedCount, countAt: 2, auxAt: 8,
+                                               nextAt: 12, auxSize: 16, auxNameAt: 8, auxNextAt: 12, string: string)
+        }
+        if verdefCount > 0, let start = fileOffset(verdef) {
+            // Elf64_Verdef (vd_cnt at 6, vd_aux at 12, vd_next at 16) each followed by Elf64_Verdaux entries
+            // (vda_name at 0, vda_next at 4): the first names the version, the others its parents.
+            versionsDefined = Self.versionNames(read(start, 1 << 14), entries: verdefCount, countAt: 6, auxAt: 12,
+                                                nextAt: 16, auxSize: 8, auxNameAt: 0, auxNextAt: 4, string: string, firstOnly: true)
         }
         guard let stringOffset = runpath ?? rpath else { return }
         searchPath = string(stringOffset)
         searchPathKind = runpath != nil ? .runpath : .rpath
+    }
+
+    /// The names in a version section (GNU verneed or verdef): `entries` records linked by their `next` offsets,
+    /// each with a `count` of auxiliary records linked the same way, whose name is an offset into the string table.
+    /// Bounded, so a corrupt file cannot loop.
+    private static func versionNames(_ block: [UInt8], entries: Int, countAt: Int, auxAt: Int, nextAt: Int, auxSize: Int,
+                                     auxNameAt: Int, auxNextAt: Int, string: (Int) -> String?, firstOnly: Bool = false) -> [String] {
+        var names: [String] = [], entry = 0
+        for _ in 0..<min(entries, 512) {
+            guard entry + nextAt + 4 <= block.count else { break }
+            var aux = entry + Int(u32(block, entry + auxAt))
+            for _ in 0..<min(u16(block, entry + countAt), firstOnly ? 1 : 256) {
+                guard aux + auxSize <= block.count else { break }
+                if let name = string(Int(u32(block, aux + auxNameAt))) { names.append(name) }
+                let next = Int(u32(block, aux + auxNextAt))
+                if next == 0 { break }
+                aux += next
+            }
+            let next = Int(u32(block, entry + nextAt))
+            if next == 0 { break }
+            entry += next
+        }
+        return names
     }
 
     private static func u16(_ bytes: [UInt8], _ o: Int) -> Int { o >= 0 && o + 2 <= bytes.count ? Int(bytes[o]) | Int(bytes[o + 1]) << 8 : 0 }
@@ -171,46 +205,4 @@ public struct ElfIdentity: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(elfClass == 2 ? 64 : 32)-bit machine \(machine)" }
-}
-
-/// The glibc symbol-version level of a library: the highest `GLIBC_2.N` it defines (a libc) or needs
-/// (anything else). Compared to decide whether a host library can be loaded by a container's libc.
-public enum GlibcLevel {
-    /// The highest GLIBC_2.N among version names (an ELF file's `versionsNeeded`); nil when there is none.
-    public static func highest(ofVersions names: [String]) -> Int? {
-        names.compactMap { name -> Int? in
-            guard name.hasPrefix("GLIBC_2.") else { return nil }
-            return Int(name.dropFirst(8).prefix { $0.isNumber })
-        }.max()
-    }
-
-    public static func highest(in path: String) -> Int? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let marker = Array("GLIBC_2.".utf8)
-        var best: Int?
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var i = 0
-            while i + marker.count < bytes.count {
-                if bytes[i] == marker[0], bytes[i - (i > 0 ? 1 : 0)] == 0 || i == 0,
-                   (0..<marker.count).allSatisfy({ bytes[i + $0] == marker[$0] }) {
-                    var j = i + marker.count, minor = 0, digits = 0
-                    while j < bytes.count, bytes[j] >= 48, bytes[j] <= 57 { minor = minor * 10 + Int(bytes[j] - 48); j += 1; digits += 1 }
-                    if digits > 0, j < bytes.count, bytes[j] == 0 || bytes[j] == 46 { best = max(best ?? 0, minor) }
-                    i = j
-                } else { i += 1 }
-            }
-        }
-        return best
-    }
-
-    /// The release of a libc.so.6 as its banner states it ("… stable release version 2.31."), which is not its
-    /// highest symbol version (glibc 2.31 defines nothing newer than GLIBC_2.30). For messages; nil when absent.
-    public static func release(of libc: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: libc),
-              let marker = data.range(of: Data("release version ".utf8)) else { return nil }
-        let version = data[marker.upperBound...].prefix { $0 == 46 || (48...57).contains($0) }
-        let text = String(decoding: version, as: UTF8.self)
-        return text.hasSuffix(".") ? String(text.dropLast()) : text
-    }
 }

@@ -53,9 +53,31 @@ public struct HostTools: Sendable {
             killOnExit = help.contains("--kill-on-exit")
             ports = help.contains("--port")
         }
+
+        /// As `ProgramFacts` keeps them: "5.1.0 kill-on-exit=1 port=0" ("-" for no version).
+        var line: String {
+            (version.map { $0.map(String.init).joined(separator: ".") } ?? "-") + " kill-on-exit=\(killOnExit ? 1 : 0) port=\(ports ? 1 : 0)"
+        }
+
+        init?(line: String) {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, fields[1].hasPrefix("kill-on-exit="), fields[2].hasPrefix("port=") else { return nil }
+            let numbers = fields[0].split(separator: ".").compactMap { Int($0) }
+            version = fields[0] == "-" ? nil : numbers
+            killOnExit = fields[1] == "kill-on-exit=1"
+            ports = fields[2] == "port=1"
+        }
     }
 
-    public static func prootFeatures(_ proot: String) -> ProotFeatures {
-        ProotFeatures(help: (try? Subprocess.run([proot, "--help"], environment: []).output) ?? "")
+    /// Where answers learnt by running host programs are kept (see `ProgramFacts`).
+    public var programFacts: ProgramFacts { ProgramFacts(file: Repository(config: config).programFactsPath) }
+
+    /// What `proot` can do: learnt from its --help once per proot binary, then remembered.
+    public func prootFeatures(_ proot: String) -> ProotFeatures {
+        let line = programFacts.fact(about: proot) {
+            guard let help = try? Subprocess.run([proot, "--help"], environment: []).output, !help.isEmpty else { return nil }
+            return ProotFeatures(help: help).line
+        }
+        return line.flatMap(ProotFeatures.init(line:)) ?? ProotFeatures(help: "")
     }
 }

@@ -15,18 +15,77 @@ public struct ImageConfig: Sendable, Equatable {
     public init() {}
 
     public init(json data: Data) throws {
-        guard let top = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        // JSONDecoder rather than JSONSerialization: `run` reads this on every start, and casting JSONSerialization's
+        // Any values costs twice the instructions on first use in a process.
+        guard let document = try? JSONDecoder().decode(Document.self, from: data) else {
             throw UdockerError(.invalidInput, "image configuration is not a JSON object")
         }
-        let config = (top["config"] as? [String: Any]) ?? (top["container_config"] as? [String: Any]) ?? [:]
-        entrypoint = Self.stringList(config["Entrypoint"])
-        cmd = Self.stringList(config["Cmd"])
-        env = Self.stringList(config["Env"])
-        workingDir = config["WorkingDir"] as? String ?? ""
-        user = config["User"] as? String ?? ""
-        architecture = top["architecture"] as? String ?? ""
-        os = top["os"] as? String ?? ""
-        variant = top["variant"] as? String ?? ""
+        let config = document.config ?? document.containerConfig ?? Section()
+        entrypoint = config.entrypoint?.strings ?? []
+        cmd = config.cmd?.strings ?? []
+        env = config.env?.strings ?? []
+        workingDir = config.workingDir ?? ""
+        user = config.user ?? ""
+        architecture = document.architecture ?? ""
+        os = document.os ?? ""
+        variant = document.variant ?? ""
+    }
+
+    /// The top level: any member of another type than expected reads as absent.
+    private struct Document: Decodable {
+        var config: Section?, containerConfig: Section?
+        var architecture: String?, os: String?, variant: String?
+
+        enum CodingKeys: String, CodingKey { case config, containerConfig = "container_config", architecture, os, variant }
+
+        init(from decoder: any Decoder) throws {
+            let members = try decoder.container(keyedBy: CodingKeys.self)
+            config = try? members.decodeIfPresent(Section.self, forKey: .config)
+            containerConfig = try? members.decodeIfPresent(Section.self, forKey: .containerConfig)
+            architecture = try? members.decodeIfPresent(String.self, forKey: .architecture)
+            os = try? members.decodeIfPresent(String.self, forKey: .os)
+            variant = try? members.decodeIfPresent(String.self, forKey: .variant)
+        }
+    }
+
+    /// `config` (or `container_config`), as leniently.
+    private struct Section: Decodable {
+        var entrypoint: StringList?, cmd: StringList?, env: StringList?
+        var workingDir: String?, user: String?
+
+        enum CodingKeys: String, CodingKey { case entrypoint = "Entrypoint", cmd = "Cmd", env = "Env", workingDir = "WorkingDir", user = "User" }
+
+        init() {}
+
+        init(from decoder: any Decoder) throws {
+            let members = try decoder.container(keyedBy: CodingKeys.self)
+            entrypoint = try? members.decodeIfPresent(StringList.self, forKey: .entrypoint)
+            cmd = try? members.decodeIfPresent(StringList.self, forKey: .cmd)
+            env = try? members.decodeIfPresent(StringList.self, forKey: .env)
+            workingDir = try? members.decodeIfPresent(String.self, forKey: .workingDir)
+            user = try? members.decodeIfPresent(String.self, forKey: .user)
+        }
+    }
+
+    /// A list's strings (other elements dropped); a bare non-empty string is a shell command, as Docker reads it.
+    private struct StringList: Decodable {
+        var strings: [String]
+
+        init(from decoder: any Decoder) throws {
+            let value = try decoder.singleValueContainer()
+            if let list = try? value.decode([StringOrOther].self) {
+                strings = list.compactMap(\.string)
+            } else if let single = try? value.decode(String.self), !single.isEmpty {
+                strings = ["/bin/sh", "-c", single]
+            } else {
+                strings = []
+            }
+        }
+    }
+
+    private struct StringOrOther: Decodable {
+        var string: String?
+        init(from decoder: any Decoder) throws { string = try? decoder.singleValueContainer().decode(String.self) }
     }
 
     /// The configuration's `rootfs.diff_ids`: the digest of each layer's uncompressed tar, bottom first; nil when
@@ -42,11 +101,5 @@ public struct ImageConfig: Sendable, Equatable {
     public var platform: String {
         let base = "\(os.isEmpty ? "unknown" : os)/\(architecture.isEmpty ? "unknown" : architecture)"
         return variant.isEmpty ? base : base + "/" + variant
-    }
-
-    private static func stringList(_ value: Any?) -> [String] {
-        if let list = value as? [Any] { return list.compactMap { $0 as? String } }
-        if let single = value as? String, !single.isEmpty { return ["/bin/sh", "-c", single] }
-        return []
     }
 }

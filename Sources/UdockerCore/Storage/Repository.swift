@@ -64,10 +64,13 @@ public struct Repository: Sendable {
     }
     public func containerNameLink(_ name: String) -> String { containersDir + "/" + name }
 
+    /// What host programs said about themselves when run (`ProgramFacts`), kept between runs.
+    public var programFactsPath: String { topDir + "/.program-facts" }
+
     /// The lock file serialising changes to one image tag or container. Lock files live on in `.locks/`:
     /// deleting one while another process waits on it would let two holders in.
     public func lockPath(_ name: String) -> String {
-        topDir + "/.locks/" + name.replacingOccurrences(of: "/", with: "%")
+        topDir + "/.locks/" + String(name.map { $0 == "/" ? "%" : $0 })
     }
 }
 

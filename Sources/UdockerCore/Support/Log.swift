@@ -11,17 +11,18 @@ public enum Log {
     /// Set once by the command line front end before any work starts.
     nonisolated(unsafe) public static var level: LogLevel = .info
 
-    public static func error(_ text: @autoclosure () -> String) { emit(.error, text()) }
-    public static func warning(_ text: @autoclosure () -> String) { emit(.warning, "Warning: " + text()) }
-    public static func info(_ text: @autoclosure () -> String) { emit(.info, "Info: " + text()) }
-    public static func verbose(_ text: @autoclosure () -> String) { emit(.verbose, "Info: " + text()) }
-    public static func debug(_ text: @autoclosure () -> String) { emit(.debug, "Debug: " + text()) }
+    public static func error(_ text: @autoclosure () -> String) { emit(.error, "", text) }
+    public static func warning(_ text: @autoclosure () -> String) { emit(.warning, "Warning: ", text) }
+    public static func info(_ text: @autoclosure () -> String) { emit(.info, "Info: ", text) }
+    public static func verbose(_ text: @autoclosure () -> String) { emit(.verbose, "Info: ", text) }
+    public static func debug(_ text: @autoclosure () -> String) { emit(.debug, "Debug: ", text) }
 
     public static func isEnabled(_ wanted: LogLevel) -> Bool { wanted <= level }
 
-    private static func emit(_ wanted: LogLevel, _ line: String) {
+    /// The message is built only when its level is shown (a debug line may format a whole exec plan).
+    private static func emit(_ wanted: LogLevel, _ prefix: String, _ text: () -> String) {
         guard isEnabled(wanted) else { return }
-        Output.stderr(line + "\n")
+        Output.stderr(prefix + text() + "\n")
     }
 }
 

@@ -21,10 +21,9 @@ public struct FakechrootSetup: Sendable {
     /// The loader and library directories, computed once and cached in ld.so.path / ld.lib.dirs.
     /// `refresh` looks again (a recorded loader that still exists is kept: patched programs no longer name it).
     public func state(refresh: Bool = false) throws -> FakechrootState {
-        let recorded = (try? FileSystem.readString(file(.ldSoPath)))?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !refresh, let loader = recorded, !loader.isEmpty, let dirs = try? FileSystem.readString(file(.ldLibDirs)) {
-            return FakechrootState(loader: loader, libraryDirectories: dirs.split(separator: ":").map {
-                $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        let recorded = FileSystem.readValue(file(.ldSoPath))
+        if !refresh, let loader = recorded, !loader.isEmpty, let dirs = FileSystem.readValue(file(.ldLibDirs)) {
+            return FakechrootState(loader: loader, libraryDirectories: dirs.split(separator: ":").map(String.init))
         }
         let loader = try recorded.flatMap { !$0.isEmpty && FileSystem.isFile(root + $0) ? $0 : nil } ?? findLoader()
         let state = FakechrootState(loader: loader, libraryDirectories: libraryDirectories())
@@ -96,9 +95,14 @@ public struct FakechrootSetup: Sendable {
 
     /// Refuses a container whose libc cannot load the host's libfakechroot (it needs a newer glibc).
     public func checkLibrary(_ library: String, state: FakechrootState) throws {
+        try checkLibrary(library, state: state, glibcLevel: glibcLevel(state))
+    }
+
+    /// The same, given the container's `glibcLevel(state)` already read.
+    public func checkLibrary(_ library: String, state: FakechrootState, glibcLevel: Int?) throws {
         let needed = GlibcLevel.highest(in: library) ?? 0
         let libc = libc(state)
-        guard let level = glibcLevel(state) else {
+        guard let level = glibcLevel else {
             throw UdockerError(.unsupported, "the container's C library is not glibc (no \(Paths.dirname(state.loader))/libc.so.6): "
                                + "\(library) cannot be loaded; use P1, P2, R1 or U1, or set UDOCKER_FAKECHROOT_SO to a libfakechroot built for it")
         }
@@ -127,7 +131,7 @@ public struct FakechrootSetup: Sendable {
     /// Before each F3/F4 run: a container whose programs name another location is refused with the fix.
     public func checkNotMoved(_ mode: ExecMode) throws {
         guard mode == .F3 || mode == .F4,
-              let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines),
+              let patchedFor = FileSystem.readValue(file(.patchPath)),
               patchedFor != realContainerDir else { return }
         throw UdockerError(.engine, "container was set up for \(mode.rawValue) at \(patchedFor) and is now at \(realContainerDir): "
                            + "its programs still name the old path; run `udocker setup --execmode=\(mode.rawValue) --force "
@@ -220,7 +224,7 @@ public struct FakechrootSetup: Sendable {
     func patchFiles(_ state: FakechrootState, force: Bool) throws {
         let patcher = try patcher(state)
         let recorded = ElfPatcher.decode((try? FileSystem.readString(file(.patchList))) ?? "")
-        let patchedFor = try? FileSystem.readString(file(.patchPath)).trimmingCharacters(in: .whitespacesAndNewlines)
+        let patchedFor = FileSystem.readValue(file(.patchPath))
         if !recorded.isEmpty && patchedFor == realContainerDir && !force { return }
         // From the originals: works the first time, after a move, and when forced.
         let start = time(nil)
@@ -236,7 +240,7 @@ public struct FakechrootSetup: Sendable {
     /// F4: files created or changed since the last patch (by ctime) are patched before the run.
     func patchChanged(_ state: FakechrootState) throws {
         let patcher = try patcher(state)
-        let since = time_t((try? FileSystem.readString(file(.patchTime)).trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { Int($0) } ?? 0)
+        let since = time_t(FileSystem.readValue(file(.patchTime)).flatMap { Int($0) } ?? 0)
         let start = time(nil)
         let new = patcher.candidates(changedSince: since)
         if !new.isEmpty {
@@ -251,7 +255,8 @@ public struct FakechrootSetup: Sendable {
     }
 
     func restoreFiles() throws {
-        guard let text = try? FileSystem.readString(file(.patchList)) else { return }
+        // Absent unless F3/F4 patched files: checked first, as every F1 run passes here.
+        guard FileSystem.exists(file(.patchList)), let text = try? FileSystem.readString(file(.patchList)) else { return }
         let recorded = ElfPatcher.decode(text)
         if !recorded.isEmpty {
             let patcher = try patcher(try state())
