@@ -41,6 +41,8 @@ let package = Package(
         // Expectations about commands (Swift Testing), for the suites that drive the built binaries.
         .target(name: "CommandExpectations", dependencies: ["TestSupport"], path: "Tests/CommandExpectations"),
         .testTarget(name: "UdockerCoreTests", dependencies: ["UdockerCore", "TestSupport"]),
+        // The command-line layer's own readers, against swift-argument-parser's.
+        .testTarget(name: "UdockerCLITests", dependencies: ["UdockerCLI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),

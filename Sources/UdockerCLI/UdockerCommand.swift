@@ -38,7 +38,8 @@ public enum UdockerMain {
             if options.version { Output.stdout(UdockerVersion.string + "\n"); exit(0) }
             if options.help || rest.isEmpty { Output.stdout(UdockerCommand.helpMessage() + "\n"); exit(0) }
             if geteuid() == 0 && !options.allowRoot { throw UdockerError(.permission, "do not run as root !") }
-            var command = try CommandDispatch.parse(EmptyOptionValues.expand(rest), root: UdockerCommand.self)
+            let words = EmptyOptionValues.expand(rest)
+            var command = try RunCommandLine.parse(words) ?? CommandDispatch.parse(words, root: UdockerCommand.self)
             let context = try Context.make(options, createRepository: !(command is HelpLikeCommand))
             Context.current = context
             if command is ChangesRepository { context.reclaimAbandoned() }

@@ -1,0 +1,65 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import UdockerCLI
+
+/// RunCommandLine reads `udocker run` lines without ArgumentParser; ArgumentParser stays the reference. These
+/// tests fail when an option is added to RunCommand (or its groups) and not to the reader, and when the reader
+/// gives any property a different value than ArgumentParser would.
+@Suite struct RunCommandLineTests {
+    @Test func knowsEveryOptionRunDeclaresAndWhetherItTakesAValue() throws {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(RunCommand._dumpHelp().utf8)) as? [String: Any])
+        let arguments = try #require((json["command"] as? [String: Any])?["arguments"] as? [[String: Any]])
+        var declared: [String: Bool] = [:]
+        for argument in arguments {
+            guard let kind = argument["kind"] as? String, kind == "option" || kind == "flag" else { continue }
+            for name in argument["names"] as? [[String: Any]] ?? [] {
+                let text = try #require(name["name"] as? String)
+                declared[(name["kind"] as? String == "short" ? "-" : "--") + text] = kind == "option"
+            }
+        }
+        // ArgumentParser's own -h/--help are left to it.
+        declared = declared.filter { $0.key != "-h" && $0.key != "--help" }
+        #expect(RunCommandLine.names == declared)
+    }
+
+    static let lines: [[String]] = [
+        ["C"],
+        ["--nobanner", "C", "/bin/true"],
+        ["C", "--nobanner", "-v", "/x"],
+        ["C", "--", "ls", "-l"],
+        ["C", "sh", "-c", "echo --x"],
+        ["--location=/tmp/root", "ls", "-l"],
+        ["--location", "/tmp/root", "ls"],
+        ["--name=a", "--name", "b", "--rm", "debian:12"],
+        ["-v", "/a:/b", "--volume=/c", "-v", "/d:/e:ro", "--novol=/f", "--novol", "/g", "C"],
+        ["-e", "X=1", "--env=Y", "--env", "Z=a b", "--env-file", "f1", "--env-file=f2", "C", "env"],
+        ["-w", "/tmp", "--workdir=/x", "-u", "1000:1000", "--user=u", "--entrypoint", "", "C"],
+        ["--entrypoint=/bin/sh", "C"],
+        ["--rm", "--dri", "--nvidia", "--nosysdirs", "--nometa", "--hostenv", "--hostauth", "--containerauth",
+         "--bindhome", "-P", "C"],
+        ["--publish-all", "--hostname", "h", "--kernel=5.15.0", "--cpuset-cpus=0-1", "--device=/dev/null",
+         "--device", "/dev/zero:/dev/z", "--platform=linux/amd64", "--execmode=F3", "--mpi=host", "C"],
+        ["--pull=never", "--registry=http://127.0.0.1:5000", "--index", "https://i", "--httpproxy=socks5h://p:1080",
+         "-p", "8080:80", "--publish=1:2", "img:tag", "cmd"],
+        ["--pull", "always", "C"],
+    ]
+
+    @Test(arguments: lines) func readsALineAsArgumentParserDoes(_ line: [String]) throws {
+        let words = EmptyOptionValues.expand(["run"] + line)
+        let direct = try #require(RunCommandLine.parse(words), "the reader refused \(words)")
+        let reference = try #require(try RunCommand.parseAsRoot(Array(words.dropFirst())) as? RunCommand)
+        #expect(String(describing: direct) == String(describing: reference))
+    }
+
+    /// Lines the reader leaves to ArgumentParser, for its help and its messages.
+    @Test(arguments: [
+        ["--help"], ["-h", "C"], ["--bogus", "C"], ["-x", "C"], ["--rm", "--rm", "C"], ["--rm=yes", "C"],
+        ["--pull=sometimes", "C"], ["--name"], ["--name", "--rm", "C"], ["-v", "-x", "C"], ["--", "C"],
+        ["--location", "/tmp/root", "--", "ls"], [],
+    ])
+    func leavesEverythingElseToArgumentParser(_ line: [String]) {
+        #expect(RunCommandLine.parse(["run"] + line) == nil)
+        #expect(RunCommandLine.parse(["create"] + line) == nil)
+    }
+}
