@@ -17,6 +17,29 @@ struct ContainerRunFlags: ParsableArguments {
     @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
     @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
 
+    var values: ContainerRunValues {
+        ContainerRunValues(workdir: workdir, user: user, volumes: volumes, noVolumes: noVolumes, env: env, envFiles: envFiles,
+                           entrypoint: entrypoint, noSysDirs: noSysDirs, noMeta: noMeta, hostEnv: hostEnv, hostAuth: hostAuth,
+                           containerAuth: containerAuth, bindHome: bindHome)
+    }
+}
+
+/// ContainerRunFlags as plain values, at the same defaults (what RunCommandLine fills without ArgumentParser).
+struct ContainerRunValues: Equatable {
+    var workdir: String?
+    var user: String?
+    var volumes: [String] = []
+    var noVolumes: [String] = []
+    var env: [String] = []
+    var envFiles: [String] = []
+    var entrypoint: String?
+    var noSysDirs = false
+    var noMeta = false
+    var hostEnv = false
+    var hostAuth = false
+    var containerAuth = false
+    var bindHome = false
+
     /// These flags as run options (the command and everything else stay as RunOptions' defaults).
     func options() throws -> RunOptions {
         var options = RunOptions()

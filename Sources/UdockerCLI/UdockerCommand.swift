@@ -39,7 +39,12 @@ public enum UdockerMain {
             if options.help || rest.isEmpty { Output.stdout(UdockerCommand.helpMessage() + "\n"); exit(0) }
             if geteuid() == 0 && !options.allowRoot { throw UdockerError(.permission, "do not run as root !") }
             let words = EmptyOptionValues.expand(rest)
-            var command = try RunCommandLine.parse(words) ?? CommandDispatch.parse(words, root: UdockerCommand.self)
+            if let request = RunCommandLine.parse(words) {
+                Context.current = try Context.make(options, createRepository: true)
+                try request.run()
+                exit(0)
+            }
+            var command = try CommandDispatch.parse(words, root: UdockerCommand.self)
             let context = try Context.make(options, createRepository: !(command is HelpLikeCommand))
             Context.current = context
             if command is ChangesRepository { context.reclaimAbandoned() }

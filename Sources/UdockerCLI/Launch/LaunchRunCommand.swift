@@ -26,7 +26,7 @@ struct LaunchRunCommand: ParsableCommand {
 
     func run() throws {
         let context = try general.context()
-        var request = LaunchRequest(target: target, options: try flags.options())
+        var request = LaunchRequest(target: target, options: try flags.values.options())
         request.options.command = command.first == "--" ? Array(command.dropFirst()) : command
         request.options.noBanner = true
         request.scratch = general.scratch
