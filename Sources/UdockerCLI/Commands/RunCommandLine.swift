@@ -43,7 +43,7 @@ enum RunCommandLine {
             line.container = words[index]
             line.command = Array(words[(index + 1)...])
         }
-        // RunCommand.validate's one rule, which ArgumentParser words.
+        // RunCommand.validate's one rule; a line that breaks it goes to ArgumentParser for the message.
         guard line.container != nil || line.location != nil else { return nil }
         return line
     }
