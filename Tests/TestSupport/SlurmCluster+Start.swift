@@ -22,8 +22,9 @@ extension SlurmCluster {
                                   env: environment, lifetime: daemonLifetime))
         for node in nodeNames {
             // The node's own hostname, /scratch, /tmp, /dev/shm and /run/munge (this cluster's munged), in a mount
-            // namespace of its own that slurmd's tasks inherit.
-            let script = #"hostname "$1" && mount --bind "$2/scratch" /scratch && mount --bind "$2/tmp" /tmp && "#
+            // namespace of its own that slurmd's tasks inherit. slurmd starts in / as a daemon does: slurmstepd
+            // returns to slurmd's directory, which the node cannot see when the tests run from under /tmp.
+            let script = #"cd / && hostname "$1" && mount --bind "$2/scratch" /scratch && mount --bind "$2/tmp" /tmp && "#
                 + #"mount --bind "$2/shm" /dev/shm && mount --bind "$3" /run/munge && exec /usr/sbin/slurmd -D -N "$1""#
             daemons.append(try Daemon("slurmd " + node, ["/usr/bin/unshare", "--mount", "--uts", "--propagation", "private",
                                                          "/bin/sh", "-c", script, "sh", node, layout.node(node), layout.munge],
