@@ -59,3 +59,24 @@ struct ContainerRunValues: Equatable {
         return options
     }
 }
+
+extension ContainerRunValues {
+    /// ContainerRunFlags' options, for the plain readers (RunCommandLine, LaunchCommandLine).
+    static var plainOptions: [PlainOption<ContainerRunValues>] {
+        [
+            .value("-w", "--workdir") { $0.workdir = $1 },
+            .value("-u", "--user") { $0.user = $1 },
+            .value("-v", "--volume") { $0.volumes.append($1) },
+            .value("--novol") { $0.noVolumes.append($1) },
+            .value("-e", "--env") { $0.env.append($1) },
+            .value("--env-file") { $0.envFiles.append($1) },
+            .value("--entrypoint") { $0.entrypoint = $1 },
+            .flag("--nosysdirs") { $0.noSysDirs = true },
+            .flag("--nometa") { $0.noMeta = true },
+            .flag("--hostenv") { $0.hostEnv = true },
+            .flag("--hostauth") { $0.hostAuth = true },
+            .flag("--containerauth") { $0.containerAuth = true },
+            .flag("--bindhome") { $0.bindHome = true },
+        ]
+    }
+}

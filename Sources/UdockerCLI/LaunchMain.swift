@@ -7,6 +7,10 @@ import UdockerCore
 public enum LaunchMain {
     public static func run(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) -> Never {
         do {
+            if let request = LaunchCommandLine.parse(arguments) {
+                try request.run()
+                exit(0)
+            }
             var command = try parse(arguments)
             try command.run()
             exit(0)

@@ -8,19 +8,7 @@ import Testing
 /// gives any value of the request, defaults included, other than ArgumentParser's.
 @Suite struct RunCommandLineTests {
     @Test func knowsEveryOptionRunDeclaresAndWhetherItTakesAValue() throws {
-        let json = try #require(try JSONSerialization.jsonObject(with: Data(RunCommand._dumpHelp().utf8)) as? [String: Any])
-        let arguments = try #require((json["command"] as? [String: Any])?["arguments"] as? [[String: Any]])
-        var declared: [String: Bool] = [:]
-        for argument in arguments {
-            guard let kind = argument["kind"] as? String, kind == "option" || kind == "flag" else { continue }
-            for name in argument["names"] as? [[String: Any]] ?? [] {
-                let text = try #require(name["name"] as? String)
-                declared[(name["kind"] as? String == "short" ? "-" : "--") + text] = kind == "option"
-            }
-        }
-        // ArgumentParser's own -h/--help are left to it.
-        declared = declared.filter { $0.key != "-h" && $0.key != "--help" }
-        #expect(RunCommandLine.names == declared)
+        #expect(RunCommandLine.names == (try declaredOptions(RunCommand.self)))
     }
 
     static let lines: [[String]] = [

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import UdockerCore
 
 /// `udocker-launch [OPTIONS] IMAGE|CONTAINER [--] COMMAND [ARG...]`: one rank.
@@ -24,27 +23,11 @@ struct LaunchRunCommand: ParsableCommand {
     @Argument(help: "Image or container in the repository.") var target: String
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
-    func run() throws {
-        let context = try general.context()
-        var request = LaunchRequest(target: target, options: try flags.values.options())
-        request.options.command = command.first == "--" ? Array(command.dropFirst()) : command
-        request.options.noBanner = true
-        request.scratch = general.scratch
-        try staging.apply(to: &request)
-        guard ["yes", "no"].contains(join) else { throw UdockerError(.invalidInput, "invalid --join: \(join) (valid: yes no)") }
-        request.join = join == "yes"
-        request.bind = try RankPinning.Policy.parse(bind)
-        request.cleanup = cleanup
-        request.gpu = gpu
-        request.gpusPerRank = gpusPerRank
-        request.mpi = try MPIMode.parse(mpi)
-        let plan = try Launcher(repository: context.repository, tools: context.hostTools,
-                                environment: ProcessInfo.processInfo.environment).prepare(request)
-        if dryRun {
-            Output.stdout(plan.report + "\n")
-            return
-        }
-        Log.debug(plan.report)
-        try Executor.exec(plan.exec)
+    /// This line as plain values: what LaunchRunRequest runs.
+    var request: LaunchRunRequest {
+        LaunchRunRequest(general: general.values, staging: staging.values, flags: flags.values, join: join, bind: bind, gpu: gpu,
+                         gpusPerRank: gpusPerRank, mpi: mpi, cleanup: cleanup, dryRun: dryRun, target: target, command: command)
     }
+
+    func run() throws { try request.run() }
 }

@@ -8,10 +8,29 @@ struct LaunchStagingFlags: ParsableArguments {
     @Option(name: .customLong("stage-timeout"), help: "Seconds a rank waits for another to finish staging.") var stageTimeout: Double = 600
     @Option(name: .customLong("execmode"), help: "Execution mode (default: the fastest that works here for MPI).") var execmode: String?
 
+    var values: LaunchStagingValues { LaunchStagingValues(stage: stage, stageTimeout: stageTimeout, execmode: execmode) }
+
+    func apply(to request: inout LaunchRequest) throws { try values.apply(to: &request) }
+}
+
+/// LaunchStagingFlags as plain values, at the same defaults (what LaunchCommandLine fills).
+struct LaunchStagingValues: Equatable {
+    var stage = "auto"
+    var stageTimeout: Double = 600
+    var execmode: String?
+
     func apply(to request: inout LaunchRequest) throws {
         request.stage = try LaunchRequest.StagePolicy.parse(stage)
         guard stageTimeout >= 0 else { throw UdockerError(.invalidInput, "invalid --stage-timeout: \(stageTimeout)") }
         request.stageTimeout = stageTimeout
         request.execMode = try execmode.map(ExecMode.parse)
+    }
+
+    static var plainOptions: [PlainOption<LaunchStagingValues>] {
+        [
+            .value("--stage") { $0.stage = $1 },
+            .converted("--stage-timeout", as: { Double($0) }) { $0.stageTimeout = $1 },
+            .value("--execmode") { $0.execmode = $1 },
+        ]
     }
 }
