@@ -57,5 +57,5 @@ typedef struct archive_entry E;
 UD_ON_DEMAND(ARCHIVE_FUNCTIONS)
 
 int ud_archive_load(char *error, size_t size) {
-    return ud_load_library("libarchive.so.13", names, slots, slot_count, error, size);
+    return ud_load_library("libarchive.so.13", 0, names, slots, slot_count, error, size);
 }

@@ -13,5 +13,5 @@
 UD_ON_DEMAND(CRYPTO_FUNCTIONS)
 
 int ud_crypto_load(char *error, size_t size) {
-    return ud_load_library("libcrypto.so.3", names, slots, slot_count, error, size);
+    return ud_load_library("libcrypto.so.3", 0, names, slots, slot_count, error, size);
 }

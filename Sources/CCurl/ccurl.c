@@ -27,7 +27,7 @@
 UD_ON_DEMAND_WITH(CURL_FUNCTIONS, CURL_VARIADIC)
 
 int ud_curl_load(char *error, size_t size) {
-    return ud_load_library("libcurl.so.4", names, slots, slot_count, error, size);
+    return ud_load_library("libcurl.so.4", 0, names, slots, slot_count, error, size);
 }
 
 #define SETOPT(h, o, v) ((CURLcode(*)(CURL *, CURLoption, ...))slots[slot_curl_easy_setopt])(h, o, v)

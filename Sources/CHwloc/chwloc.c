@@ -21,7 +21,9 @@ typedef hwloc_topology_t T;
 UD_ON_DEMAND(HWLOC_FUNCTIONS)
 
 int ud_hwloc_load(char *error, size_t size) {
-    if (ud_load_library("libhwloc.so.15", names, slots, slot_count, error, size) != 0) return -1;
+    /* Global: hwloc's plugins (hwloc_pci.so, which finds the GPUs, among them) resolve hwloc's functions from
+       the libhwloc already loaded; loaded locally, every plugin fails with an undefined symbol. */
+    if (ud_load_library("libhwloc.so.15", 1, names, slots, slot_count, error, size) != 0) return -1;
     /* The object structures these headers describe changed between major versions. */
     unsigned version = hwloc_get_api_version();
     if (version >> 16 != HWLOC_API_VERSION >> 16) {

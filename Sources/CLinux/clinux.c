@@ -41,8 +41,9 @@ long long ud_filesystem_type(const char *path) {
 
 #include <dlfcn.h>
 #include <stdio.h>
-int ud_load_library(const char *soname, const char *const names[], void *slots[], size_t count, char *error, size_t size) {
-    void *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+int ud_load_library(const char *soname, int global, const char *const names[], void *slots[], size_t count, char *error,
+                    size_t size) {
+    void *handle = dlopen(soname, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL));
     if (!handle) {
         snprintf(error, size, "%s", dlerror());
         return -1;

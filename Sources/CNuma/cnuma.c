@@ -10,5 +10,5 @@
 UD_ON_DEMAND(NUMA_FUNCTIONS)
 
 int ud_numa_load(char *error, size_t size) {
-    return ud_load_library("libnuma.so.1", names, slots, slot_count, error, size);
+    return ud_load_library("libnuma.so.1", 0, names, slots, slot_count, error, size);
 }

@@ -148,6 +148,20 @@ import CommandExpectations
         #expect(result.err.contains("--scratch: directory is not writable: \(readOnly)"), "\(result)")
     }
 
+    /// GPU locality (`--bind=gpu`) comes from hwloc's PCI plugin, which resolves hwloc's own functions from the
+    /// libhwloc udocker opened: loaded RTLD_LOCAL, every plugin failed with an undefined symbol and the GPUs of a
+    /// node went unseen. The plugins udocker never uses are left out.
+    @Test func hwlocLoadsItsPCIPluginAndLeavesOutTheUnusedOnes() throws {
+        let pciPlugin = "/usr/lib/x86_64-linux-gnu/hwloc/hwloc_pci.so"
+        try #require(Files.exists(pciPlugin), "\(pciPlugin) is missing: install libhwloc-plugins (Open MPI depends on it)")
+        let node = try Self.node()
+        let result = try node.launch(["info"], env: LaunchNode.slurmRank(0, of: 2, job: "78").merging(["HWLOC_PLUGINS_VERBOSE": "1"]) { $1 })
+        try requireSuccess(result)
+        #expect(result.err.contains("Plugin descriptor `hwloc_pci' ready"), "\(result)")
+        #expect(!result.err.contains("Failed to load plugin"), "\(result)")
+        #expect(result.err.contains("Plugin `hwloc_xml_libxml' is blacklisted"), "\(result)")
+    }
+
     @Test func infoReportsTheRankAndEachLocalRanksCPUs() throws {
         let node = try Self.node()
         let result = try node.launch(["info", "--json"], env: LaunchNode.slurmRank(1, of: 2, job: "77"))

@@ -16,9 +16,11 @@ int ud_setns(int fd, int nstype);
 int ud_getaffinity_self(unsigned char *mask, size_t size);
 /* statfs(2)'s f_type of the file system holding `path` (as unsigned 32 bits), or -1. */
 long long ud_filesystem_type(const char *path);
-/* dlopen(soname) (RTLD_NOW | RTLD_LOCAL, never closed) and dlsym of each of `names` into `slots`.
+/* dlopen(soname) (RTLD_NOW, never closed; RTLD_GLOBAL when `global`, for a library whose own plugins link against
+   it, else RTLD_LOCAL) and dlsym of each of `names` into `slots`.
    0, or -1 with the reason (dlerror's text, or the missing symbol) in `error`. */
-int ud_load_library(const char *soname, const char *const names[], void *slots[], size_t count, char *error, size_t size);
+int ud_load_library(const char *soname, int global, const char *const names[], void *slots[], size_t count, char *error,
+                    size_t size);
 int ud_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 /* The child closes every descriptor from `lowest` up (glibc >= 2.34). */
 int ud_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int lowest);

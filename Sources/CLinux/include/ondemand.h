@@ -6,7 +6,7 @@
    The target lists every function UdockerCore calls as LIST(F, V): F(return type, name, (parameters), (arguments)),
    V(name, (parameters), (arguments)) for void ones. UD_ON_DEMAND(LIST) then defines the slot table, the names to
    dlsym, and one hidden forwarder per function (hidden, so the library's calls to itself never come back here);
-   ud_load_library(soname, names, slots, slot_count, …) fills the slots. */
+   ud_load_library(soname, global, names, slots, slot_count, …) fills the slots. */
 #define UD_SLOT(ret, name, ...) slot_##name,
 #define UD_VSLOT(name, ...) slot_##name,
 #define UD_NAME(ret, name, ...) #name,
