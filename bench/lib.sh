@@ -1,13 +1,39 @@
-# Shared by the bench scripts (sourced in their first half, as root or the developer, before measuring).
+# Shared by the bench scripts: sourced in their first half (as root or the developer, before measuring) and, as
+# WORK/lib.sh, in their unprivileged second half.
 
-# start_bench ROOT NAME SCRIPT: WORK, a new world-readable directory removed at exit, holding this udocker (below)
-# and SCRIPT itself (as WORK/run.sh, for its unprivileged second half).
+# start_bench ROOT NAME SCRIPT: WORK, a new world-readable directory removed at exit, holding this udocker (below),
+# SCRIPT itself (as WORK/run.sh, for its unprivileged second half) and this file (as WORK/lib.sh).
 start_bench() {
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/udocker-bench-$2-XXXXXX")
     chmod 755 "$WORK"
     trap 'rm -rf "$WORK"' EXIT
     stage_udocker_swift "$1" "$WORK"
     install -m 0755 "$3" "$WORK/run.sh"
+    install -m 0644 "$1/bench/lib.sh" "$WORK/lib.sh"
+}
+
+# record_time CELL T0 T1: appends "CELL SECONDS" to WORK/times (T0 and T1 are $EPOCHREALTIME readings).
+record_time() {
+    echo "$1 $2 $3" | awk '{ printf "%s %.6f\n", $1, $3 - $2 }' >> "$WORK/times"
+}
+
+# measure_rounds RUNS: every cell of CELLS once, untimed, then RUNS timed rounds of all of them, each round starting
+# three cells further on so that no cell always runs after the same one; each run is the caller's time_cell CELL.
+measure_rounds() {
+    local cell round i
+    echo "== one untimed round, then $1 timed rounds of ${#CELLS[@]} cells" >&2
+    for cell in "${CELLS[@]}"; do time_cell "$cell"; done
+    : > "$WORK/times"
+    for round in $(seq 0 $(($1 - 1))); do
+        for i in $(seq 0 $((${#CELLS[@]} - 1))); do time_cell "${CELLS[$(( (i + round * 3) % ${#CELLS[@]} ))]}"; done
+        echo "round $((round + 1)) done" >&2
+    done
+}
+
+# median CELL: the median of CELL's times in WORK/times (nothing when it has none).
+median() {
+    awk -v c="$1" '$1 == c { print $2 }' "$WORK/times" | sort -g |
+        awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'
 }
 
 # stage_udocker_swift ROOT WORK: a release build of this udocker as `make install` builds it (Swift runtime linked

@@ -18,6 +18,8 @@ if [ "${1:-}" = --measure ]; then
     WORK=$2
     RUNS=$3
     cd "$WORK"
+    # shellcheck source=../lib.sh
+    source "$WORK/lib.sh"
     swift() { "$WORK/udocker" "$@"; }
     u1317() { PYTHONPATH="$WORK/u1317" /usr/bin/python3 -c \
                   'import sys; sys.argv[0] = "udocker"; from udocker.maincmd import main; main()' "$@"; }
@@ -61,7 +63,7 @@ if [ "${1:-}" = --measure ]; then
                 [ -n "$(ls "$WORK/scratch/repos/debian/bench" 2>/dev/null)" ] || { echo "$1: image not loaded" >&2; exit 1; }
                 rm -rf "$WORK/scratch" ;;
         esac
-        echo "$1:$2 $t0 $t1" | awk '{ printf "%s %.6f\n", $1, $3 - $2 }' >> "$WORK/times"
+        record_time "$1:$2" "$t0" "$t1"
     }
 
     CELLS=(swift:create u1317:create swift:load u1317:load)
@@ -110,8 +112,6 @@ echo "== all runs, seconds, sorted" >&2
 for cell in $(awk '{ print $1 }' "$WORK/times" | sort -u); do
     echo "$cell: $(awk -v c="$cell" '$1 == c { print $2 }' "$WORK/times" | sort -g | tr '\n' ' ')" >&2
 done
-median() { awk -v c="$1" '$1 == c { print $2 }' "$WORK/times" | sort -g |
-           awk '{ a[NR] = $1 } END { print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 MB=$(( $(stat -c %s "$WORK/debian.tar") / 1000000 ))
 printf '\nDebian 12 minbase, %d MB docker-save tarball, %d entries in the container outside /dev; medians of %d runs:\n\n' \

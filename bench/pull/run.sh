@@ -88,7 +88,6 @@ for run in $(seq 1 "$RUNS"); do
     done
 done
 
-median() { grep "^$1 " "$WORK/times" | awk '{print $2}' | sort -g | awk '{a[NR]=$1} END {print (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2)}'; }
 SWIFT=$(median swift)
 U1317=$(median u1317)
 MB=$((LAYERS * LAYER_MB))

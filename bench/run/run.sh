@@ -25,6 +25,8 @@ if [ "${1:-}" = --measure ]; then
     WORK=$2
     RUNS=$3
     cd "$WORK"
+    # shellcheck source=../lib.sh
+    source "$WORK/lib.sh"
     swift() { UDOCKER_DIR="$WORK/repo-swift" "$WORK/udocker" "$@"; }
     u1317() {
         UDOCKER_DIR="$WORK/repo-u1317" PYTHONPATH="$WORK/u1317" UDOCKER_USE_PROOT_EXECUTABLE=/usr/bin/proot \
@@ -91,18 +93,10 @@ if [ "${1:-}" = --measure ]; then
         if [ "$rc" != 0 ] || { [ "$workload" = loop ] && ! tr -d '\r' < "$WORK/out" | grep -qx 200; }; then
             echo "$1 failed (exit $rc):" >&2; cat "$WORK/out" "$WORK/err" >&2; exit 1
         fi
-        echo "$1 $t0 $t1" | awk '{ printf "%s %.6f\n", $1, $3 - $2 }' >> "$WORK/times"
+        record_time "$1" "$t0" "$t1"
     }
 
-    echo "== one untimed round, then $RUNS timed rounds of ${#CELLS[@]} cells" >&2
-    for cell in "${CELLS[@]}"; do time_cell "$cell"; done
-    : > "$WORK/times"
-    for round in $(seq 0 $((RUNS - 1))); do
-        for i in $(seq 0 $((${#CELLS[@]} - 1))); do
-            time_cell "${CELLS[$(( (i + round * 3) % ${#CELLS[@]} ))]}"
-        done
-        echo "round $((round + 1)) done" >&2
-    done
+    measure_rounds "$RUNS"
     exit 0
 fi
 
@@ -142,8 +136,6 @@ echo "== all runs, seconds, sorted" >&2
 for cell in $(awk '{ print $1 }' "$WORK/times" | sort -u); do
     echo "$cell: $(awk -v c="$cell" '$1 == c { print $2 }' "$WORK/times" | sort -g | tr '\n' ' ')" >&2
 done
-median() { awk -v c="$1" '$1 == c { print $2 }' "$WORK/times" | sort -g |
-           awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 ms() { awk -v s="$1" 'BEGIN { printf (s < 0.1 ? "%.1f ms" : "%.0f ms"), s * 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { r = a / b; printf (r < 10 ? "%.2f" : "%.0f"), r }'; }
 guest() { if [ "$1" = P1 ]; then echo busybox; else echo Debian 12; fi; }

@@ -21,6 +21,8 @@ CELLS=(version:empty version:swift true:bare:U1 true:swift:U1 true:bare:P1 true:
 if [ "${1:-}" = --measure ]; then
     WORK=$2 RUNS=$3
     cd "$WORK"
+    # shellcheck source=../lib.sh
+    source "$WORK/lib.sh"
     swift() { UDOCKER_DIR="$WORK/repo" "$WORK/udocker" "$@"; }
     quiet() { "$@" > "$WORK/setup.log" 2>&1 || { cat "$WORK/setup.log" >&2; echo "failed: $*" >&2; exit 1; }; }
     echo "== images and containers" >&2
@@ -55,14 +57,9 @@ if [ "${1:-}" = --measure ]; then
         run_cell "$1" > "$WORK/out" 2> "$WORK/err" || rc=$?
         t1=$EPOCHREALTIME
         if [ "$rc" != 0 ]; then echo "$1 failed (exit $rc):" >&2; cat "$WORK/out" "$WORK/err" >&2; exit 1; fi
-        echo "$1 $t0 $t1" | awk '{ printf "%s %.6f\n", $1, $3 - $2 }' >> "$WORK/times"
+        record_time "$1" "$t0" "$t1"
     }
-    echo "== one untimed round, then $RUNS timed rounds of ${#CELLS[@]} cells" >&2
-    for cell in "${CELLS[@]}"; do time_cell "$cell"; done
-    : > "$WORK/times"
-    for round in $(seq 0 $((RUNS - 1))); do
-        for i in $(seq 0 $((${#CELLS[@]} - 1))); do time_cell "${CELLS[$(( (i + round * 3) % ${#CELLS[@]} ))]}"; done
-    done
+    measure_rounds "$RUNS"
     exit 0
 fi
 
@@ -89,8 +86,6 @@ mkdir -m 1777 "$WORK/tmp"
 "${AS[@]}" env -i PATH=/usr/bin:/bin HOME="$WORK" TMPDIR="$WORK/tmp" bash "$WORK/run.sh" --measure "$WORK" "$RUNS"
 
 # ---- report -----------------------------------------------------------------------------------------------------
-median() { awk -v c="$1" '$1 == c { print $2 }' "$WORK/times" | sort -g |
-           awk '{ a[NR] = $1 } END { if (NR) print (NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2) }'; }
 row() {  # row LABEL BASELINE-CELL CELL GOAL-MS
     awk -v l="$1" -v b="$(median "$2")" -v s="$(median "$3")" -v g="$4" 'BEGIN {
         printf "| %s | %.1f ms | %.1f ms | %+.1f ms | %.2f | %s |\n", l, b * 1000, s * 1000, (s - b) * 1000, s / b,
