@@ -30,7 +30,7 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "Command and arguments.") var command: [String] = []
 
     func validate() throws {
-        if container == nil && location == nil { throw ValidationError("a container, an image or --location=DIR is required") }
+        if !request.namesWhatToRun { throw ValidationError("a container, an image or --location=DIR is required") }
     }
 
     /// This line as plain values: what RunRequest runs.

@@ -13,8 +13,8 @@ enum RunCommandLine {
             request.container = words[first]
             request.command = Array(words[(first + 1)...])
         }
-        // RunCommand.validate's one rule; a line that breaks it goes to ArgumentParser for the message.
-        guard request.container != nil || request.location != nil else { return nil }
+        // RunCommand.validate's rule; a line that breaks it goes to ArgumentParser for the message.
+        guard request.namesWhatToRun else { return nil }
         return request
     }
 

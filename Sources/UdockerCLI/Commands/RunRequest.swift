@@ -29,6 +29,9 @@ struct RunRequest: Equatable {
     var container: String?
     var command: [String] = []
 
+    /// A line must name what to run: a container, an image, or a root file system with --location.
+    var namesWhatToRun: Bool { container != nil || location != nil }
+
     func options() throws -> RunOptions {
         var options = try flags.options()
         var words = command
