@@ -67,7 +67,8 @@ int main(int argc, char **argv)
         double seconds = round_trips(buffer, size, iterations(size), rank);
         if (rank == 0) {
             double half_rtt_us = seconds * 1e6 / (2.0 * iterations(size));
-            printf("%d %.2f %.2f\n", size, half_rtt_us, size / half_rtt_us);
+            // %g for the bandwidth: a slow small-message round trip (a loaded node) must not print as 0.00.
+            printf("%d %.2f %.6g\n", size, half_rtt_us, size / half_rtt_us);
             fflush(stdout);
         }
     }
