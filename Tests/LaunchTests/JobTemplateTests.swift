@@ -142,7 +142,7 @@ struct JobTemplateClusterTests {
         #expect(Self.hellos(outputs.joined()) == ["0/4@n1", "1/4@n1", "2/4@n2", "3/4@n2"], "\(outputs)")
         let archive = try #require(Files.list(dir).first { $0.hasSuffix(".tar.gz") })
         for node in world.cluster.nodeNames {
-            #expect(Files.exists(world.cluster.nodeTmp(node) + "/" + archive), "sbcast left no copy on \(node)")
+            #expect(Files.exists(world.cluster.nodeTmp(node) + "/udocker-\(world.sandbox.user.uid)/broadcast/" + archive), "sbcast left no copy on \(node)")
             let log = (try? Files.read(world.cluster.nodeTmp(node) + "/udocker-\(world.sandbox.user.uid)/stage.log")) ?? ""
             #expect(log.split(separator: "\n").filter { $0.contains(" staged published-") }.count == 1, "\(node): \(log)")
         }

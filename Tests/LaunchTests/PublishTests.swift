@@ -57,7 +57,10 @@ import CommandExpectations
         let (node, dir) = try Self.world(images: [Fixtures.busybox()])
         try requireSuccess(Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
         let archiveName = try #require(Files.list(dir).first { $0.hasSuffix(".tar.gz") })
-        try requireSuccess(node.sandbox.run(["cp", dir + "/" + archiveName, node.scratch + "/" + archiveName]))
+        // Where the job's broadcast step puts it: the directory `broadcast-dir` makes (and prints) on each node.
+        let broadcast = try node.launch(["broadcast-dir"])
+        try requireSuccess(broadcast)
+        try requireSuccess(node.sandbox.run(["cp", dir + "/" + archiveName, broadcast.out.trimmingCharacters(in: .newlines) + "/" + archiveName]))
         // The shared copy gone: only the one in scratch (as sbcast leaves it) can be staged from.
         try requireSuccess(node.sandbox.run(["mv", dir + "/" + archiveName, dir + "/moved-away"]))
         let run = try node.launch([dir + "/" + archiveName, "--", "cat", "/etc/fixture-release"])

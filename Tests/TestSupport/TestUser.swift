@@ -20,9 +20,19 @@ public struct TestUser: Sendable, Equatable, CustomStringConvertible {
     public static func unprivileged() throws -> TestUser {
         try cached.get {
             if geteuid() != 0 { return try lookup(uid: geteuid()) }
-            return try createAccountIfNeeded()
+            return try createAccountIfNeeded(accountName)
         }
     }
+
+    /// A second unprivileged account, `udtest2`: another user of the same node (the attacker in the tests of what
+    /// the launcher trusts). Only when the tests run as root; nil otherwise.
+    public static func other() throws -> TestUser? {
+        guard geteuid() == 0 else { return nil }
+        return try otherCached.get { try createAccountIfNeeded(otherAccountName) }
+    }
+
+    public static let otherAccountName = "udtest2"
+    private static let otherCached = OnceValue<TestUser>()
 
     /// The user running the tests (root in CI).
     public static var current: TestUser {
@@ -34,7 +44,7 @@ public struct TestUser: Sendable, Equatable, CustomStringConvertible {
     private static let cached = OnceValue<TestUser>()
 
     /// useradd under an exclusive lock, so concurrent test processes neither race nor fail on "already exists".
-    private static func createAccountIfNeeded() throws -> TestUser {
+    private static func createAccountIfNeeded(_ accountName: String) throws -> TestUser {
         let lockDir = Files.exists("/run/lock") ? "/run/lock" : "/tmp"
         let lockFD = open(lockDir + "/udocker-swift-testuser.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw TestSupportError("cannot open the test user lock: \(String(cString: strerror(errno)))") }

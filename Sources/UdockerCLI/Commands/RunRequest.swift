@@ -67,7 +67,9 @@ struct RunRequest: Equatable {
             guard case .mode(let mode) = setting else {
                 throw UdockerError(.unsupported, "--location needs an explicit mode (auto probes stored containers only)")
             }
-            let stateDir = context.config.tmpDir + "/udocker-\(getuid())-location-" + String(try Digest.sha256(Data(location.utf8)).dropFirst(7).prefix(12))
+            let stateDir = try PrivateDirectory(context.config.tmpDir + "/udocker-\(getuid())-location-"
+                                                + String(try Digest.sha256(Data(location.utf8)).dropFirst(7).prefix(12)),
+                                                remedy: "remove it or set TMPDIR to a directory of yours").path
             try start(planner.plan(.location(root: location, stateDir: stateDir), mode: mode, options: options), id: nil, context: context)
         }
 

@@ -2,11 +2,11 @@ import ArgumentParser
 import Foundation
 import UdockerCore
 
-/// `udocker-launch clean [--older-than AGE]`: remove this user's stages from this node's scratch.
+/// `udocker-launch clean [--older-than AGE]`: remove this user's stages and broadcast copies from this node's scratch.
 struct LaunchCleanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clean", _superCommandName: "udocker-launch",
-        abstract: "Remove stages from this node's scratch (never one in use).")
+        abstract: "Remove stages (never one in use) and broadcast copies from this node's scratch.")
 
     @OptionGroup var general: LaunchGeneralOptions
     @Option(name: .customLong("older-than"), help: "Only stages finished longer ago than AGE (e.g. 90s, 30m, 12h, 7d).") var olderThan: String?
@@ -18,5 +18,6 @@ struct LaunchCleanCommand: ParsableCommand {
         let outcome = try StageCleaner(area: area).clean(olderThan: age)
         for name in outcome.removed { Output.stdout("removed \(name)\n") }
         for name in outcome.inUse { Output.stdout("in use, kept \(name)\n") }
+        for name in try area.removeBroadcastCopies(olderThan: age) { Output.stdout("removed broadcast copy \(name)\n") }
     }
 }

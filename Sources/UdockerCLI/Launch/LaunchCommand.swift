@@ -14,7 +14,8 @@ struct LaunchCommand: ParsableCommand {
         """,
         version: UdockerVersion.string,
         subcommands: [LaunchRunCommand.self, LaunchStageCommand.self, LaunchInfoCommand.self, LaunchCleanCommand.self,
-                      LaunchTemplateCommand.self, LaunchPublishCommand.self, LaunchPublishedCommand.self],
+                      LaunchTemplateCommand.self, LaunchPublishCommand.self, LaunchPublishedCommand.self,
+                      LaunchBroadcastDirCommand.self],
         defaultSubcommand: LaunchRunCommand.self
     )
 }

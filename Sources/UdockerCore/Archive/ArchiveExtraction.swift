@@ -34,11 +34,19 @@ final class ArchiveExtraction {
                 throw UdockerError(error.code, "member \(member.displayName): \(error.description)")
             }
         }
-        restoreDirectoryTimes()
+        finish()
     }
 
+    /// Sets the directory times, once every member is applied.
+    func finish() { restoreDirectoryTimes() }
+
     private func apply(_ member: ArchiveMember, from reader: ArchiveReader) throws {
-        let path = try MemberPath(member: member.name)
+        try apply(member, at: MemberPath(member: member.name), from: reader)
+    }
+
+    /// Applies one member at `path` (relative to this root): for a caller that routes one archive's members to
+    /// more than one root. (A hardlink's target is a path relative to this root too.)
+    func apply(_ member: ArchiveMember, at path: MemberPath, from reader: ArchiveReader) throws {
         // `./` names the root itself, which keeps its own mode.
         if path.isRoot { return }
         if appliesWhiteouts && path.nameHasPrefix(Self.whiteoutPrefix) {

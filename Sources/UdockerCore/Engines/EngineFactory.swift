@@ -38,7 +38,9 @@ public struct EngineFactory: Sendable {
                                     loaderTakesArgv0: (glibcLevel ?? 0) >= 33)
         case .runc:
             let (runtime, kind) = try chooseRuntime()
-            let stateDir = config.tmpDir + "/udocker-\(getuid())-runc"
+            // In a shared temporary directory: one another user made first could let them swap the bundle.
+            let stateDir = try PrivateDirectory(config.tmpDir + "/udocker-\(getuid())-runc",
+                                                remedy: "remove it or set TMPDIR to a directory of yours").path
             RuncEngine.pruneBundles(in: stateDir)
             var proot: String?, closure: LibraryClosure?
             if run.mode != .R1 {

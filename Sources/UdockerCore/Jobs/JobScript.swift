@@ -82,11 +82,13 @@ public struct JobScript: Sendable {
     // MARK: broadcast, stage, run
 
     /// SLURM's sbcast copies the archive to every node's scratch along a tree: the shared file system is read
-    /// once per job, not once per node. The launcher finds the copy there by its name.
+    /// once per job, not once per node. The copy goes into this user's private directory in scratch, made first
+    /// on every node (`broadcast-dir`), where the launcher looks for it by its name.
     var broadcast: [String] {
         guard isPublished, job.scheduler == .slurm else { return [] }
-        return ["# Broadcast the archive to every node's scratch (read once from the shared file system); the launcher finds it there.",
-                "sbcast --force \"$ARCHIVE\" \"$SCRATCH/$(basename \"$ARCHIVE\")\""]
+        return ["# Broadcast the archive into your private directory in every node's scratch (read once from the shared file system); the launcher finds it there.",
+                "BROADCAST=$(srun --nodes=\"$SLURM_JOB_NUM_NODES\" --ntasks=\"$SLURM_JOB_NUM_NODES\" --ntasks-per-node=1 \"${LAUNCH[@]}\" broadcast-dir | sort -u)",
+                "sbcast --force \"$ARCHIVE\" \"$BROADCAST/$(basename \"$ARCHIVE\")\""]
     }
 
     var stage: [String] {

@@ -17,14 +17,16 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
     /// The mode the launcher runs it in (set up by `publish`), nil to let the launcher choose per node.
     public var mode: String?
     public var nvidia: Bool
-    /// The node-local stage it becomes: `SCRATCH/udocker-UID/stages/` + this key.
-    public var stageKey: String
     /// The archive's file name (beside the manifest), its digest and size.
     public var archive: String
     public var archiveDigest: String
     public var archiveSize: Int64
     public var compression: String
     public var created: String
+
+    /// The node-local stage it becomes: `SCRATCH/udocker-UID/stages/` + this key. Derived from the archive digest
+    /// the launcher verifies, never read from the manifest (a key chosen there could name another stage).
+    public var stageKey: String { LaunchTarget.publishedStageKey(archiveDigest) }
 
     static let archiveSuffix = ".tar.gz"
     static let manifestSuffix = ".json"
@@ -43,11 +45,16 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
     }
 
     /// A manifest path, or an archive path (its version's manifest beside it): the version it names, and the
-    /// archive's path.
+    /// archive's path. The manifest and the archive must be files only their publisher could have written
+    /// (`PublishedFileTrust`), and every field the launcher uses is checked.
     public static func open(_ path: String) throws -> (PublishedContainer, archivePath: String) {
         let absolute = Paths.absolute(path)
-        let manifestPath = absolute.hasSuffix(archiveSuffix) ? String(absolute.dropLast(archiveSuffix.count)) + manifestSuffix : absolute
-        guard FileSystem.isFile(manifestPath) else { throw UdockerError(.notFound, "no published container at \(path)") }
+        let namesArchive = absolute.hasSuffix(archiveSuffix)
+        let manifestPath = namesArchive ? String(absolute.dropLast(archiveSuffix.count)) + manifestSuffix : absolute
+        guard FileSystem.isFile(manifestPath) || FileSystem.isSymlink(manifestPath) else {
+            throw UdockerError(.notFound, "no published container at \(path)")
+        }
+        try PublishedFileTrust.check(manifestPath)
         let published: PublishedContainer
         do {
             published = try JSONDecoder().decode(PublishedContainer.self, from: try FileSystem.read(manifestPath))
@@ -56,10 +63,31 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
         } catch {
             throw UdockerError(.invalidInput, "\(manifestPath) is not a published container's manifest")
         }
-        guard Digest.isValid(published.archiveDigest), !published.archive.contains("/") else {
-            throw UdockerError(.invalidInput, "\(manifestPath) is not a published container's manifest")
+        try published.validate(manifestPath)
+        if namesArchive && published.archive != Paths.basename(absolute) {
+            throw UdockerError(.invalidInput, "\(manifestPath) names archive \(published.archive), not \(Paths.basename(absolute))")
         }
-        return (published, Paths.dirname(manifestPath) + "/" + published.archive)
+        let archivePath = Paths.dirname(manifestPath) + "/" + published.archive
+        // A job may stage from its broadcast copy alone; the archive is checked again when it is opened.
+        if FileSystem.exists(archivePath) { try PublishedFileTrust.check(archivePath) }
+        return (published, archivePath)
+    }
+
+    /// Every name a manifest gives is checked before it is used: the archive's must be the version's own file
+    /// name (`NAME@<12 hex of its digest>.tar.gz`, beside the manifest), the mode one the launcher knows.
+    func validate(_ manifestPath: String) throws {
+        func invalid(_ field: String, _ value: String) -> UdockerError {
+            UdockerError(.invalidInput, "\(manifestPath) is not a valid published manifest: bad \(field) \(value.debugDescription)")
+        }
+        do { try Self.validateName(name) } catch { throw invalid("name", name) }
+        guard Digest.isValid(archiveDigest) else { throw invalid("archiveDigest", archiveDigest) }
+        guard archive == Self.versionStem(name: name, digest: archiveDigest) + Self.archiveSuffix else { throw invalid("archive", archive) }
+        guard compression == "gzip" else { throw invalid("compression", compression) }
+        guard archiveSize >= 0 else { throw invalid("archiveSize", String(archiveSize)) }
+        if let mode, ExecMode(rawValue: mode) == nil { throw invalid("mode", mode) }
+        if let imageDigest, !Digest.isValid(imageDigest) { throw invalid("imageDigest", imageDigest) }
+        // Shown in listings and logs: nothing that could end or rewrite a line.
+        guard !image.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { throw invalid("image", image) }
     }
 
     /// The current versions in `directory`, by name.

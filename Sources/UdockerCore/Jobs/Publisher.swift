@@ -57,7 +57,7 @@ public struct Publisher: Sendable {
             guard stat(archive, &st) == 0 else { throw UdockerError.posix("cannot stat", archive) }
             let published = PublishedContainer(
                 name: name, image: reference.description, imageDigest: image.configDigest, mode: request.mode?.rawValue,
-                nvidia: request.nvidia, stageKey: LaunchTarget.publishedStageKey(digest), archive: stem + PublishedContainer.archiveSuffix,
+                nvidia: request.nvidia, archive: stem + PublishedContainer.archiveSuffix,
                 archiveDigest: digest, archiveSize: Int64(st.st_size), compression: "gzip",
                 created: ISO8601DateFormatter().string(from: Date()))
             let previous = try? PublishedContainer.open(directory + "/" + name + PublishedContainer.manifestSuffix).0

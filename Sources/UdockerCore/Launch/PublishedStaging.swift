@@ -1,30 +1,79 @@
 import Foundation
 
-/// Staging a published container: its archive is streamed into the stage directory, one sequential read,
-/// hashed on the way. The copy in node-local scratch that the job's `sbcast` made is read when there is one (the
-/// shared file system is then not read at all), else the published archive. A digest that differs from the
-/// manifest's fails the staging, and `NodeStage` removes what was extracted.
+/// Staging a published container. Its source is the copy the job's broadcast step (`sbcast`) wrote into this
+/// user's private directory on the node, `<scratch>/udocker-<uid>/broadcast/<archive name>` (the shared file
+/// system is then not read at all), else the published archive. Nothing is extracted before the whole source was
+/// read once and its digest found to be the manifest's: a broadcast copy that differs is passed over for the
+/// published archive, a published archive that differs is refused. The extraction then reads the same open file
+/// again, hashing it once more, so that a file changed in between fails the staging too (and `NodeStage`
+/// removes what was extracted). What the archive may hold: `PublishedArchiveLayout`.
 enum PublishedStaging {
     static func extract(_ published: PublishedContainer, archive: String, scratch: String, into directory: String) throws {
-        let broadcast = scratch + "/" + Paths.basename(archive)
-        let source = FileSystem.isFile(broadcast) ? broadcast : archive
-        let fd = open(source, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw UdockerError.posix("cannot read published archive", source) }
+        let (fd, source) = try verifiedSource(published, archive: archive, scratch: scratch)
         defer { close(fd) }
         Log.verbose("staging \(published.name) from \(source)")
         let pump = try DigestingPump(from: fd)
         var extractionError: Error?
         do {
-            try LayerExtractor.extractPlain(.descriptor(pump.output), into: directory)
+            try PublishedArchiveLayout.extract(.descriptor(pump.output), into: directory)
         } catch {
             extractionError = error
         }
         let digest = try pump.finish()
         guard digest == published.archiveDigest else {
-            throw UdockerError(.invalidInput, "published archive \(source) has digest \(digest), not the manifest's "
-                               + "\(published.archiveDigest) (corrupted or replaced): refused")
+            throw UdockerError(.invalidInput, "published archive \(source) changed while it was staged (digest \(digest), not the "
+                               + "manifest's \(published.archiveDigest)): refused")
         }
         if let extractionError { throw extractionError }
+    }
+
+    /// Where the broadcast step puts a copy of `archive` on each node (`udocker-launch broadcast-dir`).
+    static func broadcastCopy(of archive: String, scratch: String) -> String {
+        StageArea.broadcastDir(scratch: scratch) + "/" + Paths.basename(archive)
+    }
+
+    /// The broadcast copy or the published archive, open at its start, its digest the manifest's.
+    private static func verifiedSource(_ published: PublishedContainer, archive: String, scratch: String) throws -> (Int32, String) {
+        let copy = broadcastCopy(of: archive, scratch: scratch)
+        let copyFD = open(copy, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        if copyFD >= 0 {
+            var st = stat()
+            if fstat(copyFD, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid() {
+                let digest = try digest(of: copyFD, path: copy)
+                if digest == published.archiveDigest, lseek(copyFD, 0, SEEK_SET) == 0 { return (copyFD, copy) }
+                Log.warning("broadcast copy \(copy) has digest \(digest), not the manifest's \(published.archiveDigest): "
+                            + "staging from \(archive)")
+            }
+            close(copyFD)
+        }
+        let fd = open(archive, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw UdockerError.posix("cannot read published archive", archive) }
+        do {
+            try PublishedFileTrust.check(descriptor: fd, path: archive)
+            let digest = try digest(of: fd, path: archive)
+            guard digest == published.archiveDigest else {
+                throw UdockerError(.invalidInput, "published archive \(archive) has digest \(digest), not the manifest's "
+                                   + "\(published.archiveDigest) (corrupted or replaced): refused")
+            }
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw UdockerError.posix("cannot read published archive", archive) }
+        } catch {
+            close(fd)
+            throw error
+        }
+        return (fd, archive)
+    }
+
+    /// One sequential read of the whole file.
+    private static func digest(of fd: Int32, path: String) throws -> String {
+        let hasher = try SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 { if errno == EINTR { continue }; throw UdockerError.posix("cannot read", path) }
+            if n == 0 { return hasher.finalize() }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
     }
 }
 

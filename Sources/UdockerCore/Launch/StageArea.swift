@@ -6,6 +6,7 @@ import Foundation
 ///     stages/.staging-<key>-*   a stage being built (renamed to <key> when its files are complete)
 ///     locks/          the stage locks and their owner notes, the shared-namespace files of running steps
 ///     stage.log       one line per staging and per reuse, appended by every rank
+///     broadcast/      copies of published archives the job's broadcast step (sbcast) wrote (`PublishedBroadcast`)
 public struct StageArea: Sendable {
     public let scratch: String
     public let base: String
@@ -30,19 +31,43 @@ public struct StageArea: Sendable {
         throw UdockerError(.permission, "no writable node-local scratch directory (tried \(candidates.joined(separator: ", "))): use --scratch DIR")
     }
 
-    /// Makes the per-user directories (private: other users on the node see nothing).
+    /// Makes the per-user directories, or checks them (`PrivateDirectory`): other users on the node see nothing,
+    /// and a directory of that name that another user made (or a symlink) is refused before anything is written.
     init(scratch: String) throws {
         self.scratch = scratch
-        base = scratch + "/udocker-\(getuid())"
-        for dir in [base, stagesDir, locksDir] {
-            if !FileSystem.exists(dir) {
-                guard mkdir(dir, 0o700) == 0 || errno == EEXIST else { throw UdockerError.posix("cannot create", dir) }
-            }
+        base = Self.base(scratch: scratch)
+        let area = try PrivateDirectory(base, remedy: "remove it or use another --scratch")
+        _ = try area.subdirectory("stages")
+        _ = try area.subdirectory("locks")
+    }
+
+    static func base(scratch: String) -> String { scratch + "/udocker-\(getuid())" }
+
+    /// Where the job's broadcast step puts copies of published archives (`PublishedStaging`).
+    public var broadcastDir: String { Self.broadcastDir(scratch: scratch) }
+    static func broadcastDir(scratch: String) -> String { base(scratch: scratch) + "/broadcast" }
+
+    /// Makes the broadcast directory (private, as the rest of the area), for `udocker-launch broadcast-dir`.
+    public func makeBroadcastDir() throws -> String {
+        try PrivateDirectory(base).subdirectory("broadcast").path
+    }
+
+    /// `udocker-launch clean`: removes the broadcast copies (of every job of this user on this node) last changed
+    /// longer than `olderThan` seconds ago, or all; returns their names. A job still staging from one keeps
+    /// reading it (it is open); one not yet staged reads the published archive instead.
+    public func removeBroadcastCopies(olderThan: Double?) throws -> [String] {
+        guard FileSystem.exists(broadcastDir) else { return [] }
+        let now = Date().timeIntervalSince1970
+        var removed: [String] = []
+        for name in try FileSystem.list(broadcastDir).sorted() {
+            let path = broadcastDir + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            if let olderThan, now - Double(st.st_mtim.tv_sec) < olderThan { continue }
+            try FileSystem.removeTree(path)
+            removed.append(name)
         }
-        var st = stat()
-        guard lstat(base, &st) == 0, st.st_mode & S_IFMT == S_IFDIR, st.st_uid == getuid() else {
-            throw UdockerError(.permission, "\(base) is not a directory of yours: remove it or use another --scratch")
-        }
+        return removed
     }
 
     /// One line of the stage log. O_APPEND writes of one short line do not interleave between processes.
