@@ -87,7 +87,7 @@ public struct Launcher: Sendable {
     }
 
     public func prepare(_ request: LaunchRequest) throws -> LaunchPlan {
-        let rank = RankContext.detect(environment)
+        let rank = try RankContext.detect(environment)
         let area = try StageArea.choose(explicit: request.scratch, environment: environment)
         let placement = try place(request, rank: rank, area: area)
         var options = request.options
@@ -117,7 +117,7 @@ public struct Launcher: Sendable {
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
     /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement.
     public func stage(_ request: LaunchRequest) throws -> String {
-        let rank = RankContext.detect(environment)
+        let rank = try RankContext.detect(environment)
         let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
         return "\(placement.description), mode \(placement.choice.mode.rawValue)"
     }
