@@ -133,6 +133,7 @@ public struct NodeStage: Sendable {
             hold?.release()
             try? FileSystem.removeTree(temporary)
             try? remove(stage.directory)
+            area.log("failed", key: key, rank: rank, detail: "reason=" + StageFailure.reason(error).replacingOccurrences(of: " ", with: "_"))
             throw failures.record(error, key: key)
         }
         failures.clear()

@@ -44,9 +44,13 @@ struct StageFailure {
         (try? FileSystem.read(path)).flatMap { try? JSONDecoder().decode(Note.self, from: $0) }
     }
 
-    /// What makes two failures "the same": the system error's text when there is one (paths differ per try).
+    /// What makes two failures "the same": the system's reason when the message carries one (the file that
+    /// failed differs from one try to the next), else the message less the temporary directory's name.
     static func reason(_ error: Error) -> String {
-        if let error = error as? UdockerError { return error.cause ?? error.message }
-        return String(describing: error)
+        let text = String(describing: error)
+        for code in systemReasons where text.contains(String(cString: strerror(code))) { return String(cString: strerror(code)) }
+        return text.replacingOccurrences(of: #"/\.staging-[^/]*"#, with: "/.staging-…", options: .regularExpression)
     }
+
+    static let systemReasons = [ENOSPC, EDQUOT, EROFS, EIO, EACCES, EPERM, ENOMEM, EMFILE, ENFILE, EFBIG, ENAMETOOLONG]
 }
