@@ -39,8 +39,8 @@ import Testing
     ]
 
     @Test(arguments: cases)
-    func detects(_ testCase: Case) {
-        #expect(RankContext.detect(testCase.environment, hostname: "host") == testCase.expected)
+    func detects(_ testCase: Case) throws {
+        #expect(try RankContext.detect(testCase.environment, hostname: "host") == testCase.expected)
     }
 
     @Test(arguments: [("2(x3),1", [2, 2, 2, 1]), ("16", [16]), ("1,3(x2)", [1, 3, 3])])

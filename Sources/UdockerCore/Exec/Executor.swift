@@ -37,6 +37,8 @@ public enum Executor {
                     throw UdockerError.posix("cannot set --cpuset-cpus", cpus.map(String.init).joined(separator: ","))
                 }
             case .holdSharedLock(let path):
+                // The launcher took the hold before it trusted the stage: the command inherits that one.
+                if StageHold.passToCommand(path) { continue }
                 let fd = open(path, O_RDWR | O_CREAT, 0o600)   // no O_CLOEXEC: the command inherits it
                 guard fd >= 0 else { throw UdockerError.posix("cannot open", path) }
                 while flock(fd, LOCK_SH) != 0 {

@@ -51,7 +51,7 @@ public struct LaunchInfo: Sendable, Codable {
 
 extension Launcher {
     public func info(scratch: String?, bind: RankPinning.Policy) throws -> LaunchInfo {
-        let rank = RankContext.detect(environment)
+        let rank = try RankContext.detect(environment)
         let area = try StageArea.choose(explicit: scratch, environment: environment)
         let host = LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config)
         let topology = try HostTopology.discover()

@@ -87,12 +87,14 @@ public struct Launcher: Sendable {
     }
 
     public func prepare(_ request: LaunchRequest) throws -> LaunchPlan {
-        let rank = RankContext.detect(environment)
+        // Everything that can fail without the container's files fails here, before anything is staged.
+        let rank = try RankContext.detect(environment)
+        try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
+        let gpus = try gpuShare(request, rank: rank)
         let area = try StageArea.choose(explicit: request.scratch, environment: environment)
         let placement = try place(request, rank: rank, area: area)
         var options = request.options
         options.mpi = request.mpi
-        let gpus = try gpuShare(request, rank: rank)
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
         options.nvidia = options.nvidia || request.gpu
         let pinning = try pin(request.bind, rank: rank, nearGPU: gpus.near)
@@ -117,7 +119,8 @@ public struct Launcher: Sendable {
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
     /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement.
     public func stage(_ request: LaunchRequest) throws -> String {
-        let rank = RankContext.detect(environment)
+        let rank = try RankContext.detect(environment)
+        try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
         let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
         return "\(placement.description), mode \(placement.choice.mode.rawValue)"
     }

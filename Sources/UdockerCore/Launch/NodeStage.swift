@@ -58,17 +58,25 @@ enum ContainerStamp {
 public struct StagedContainer: Sendable {
     public let key: String
     public let directory: String
+    /// This rank's shared hold on the stage (see `StageHold`); nil for a stage only looked at.
+    public internal(set) var hold: StageHold?
     public var root: String { directory + "/ROOT" }
     public var doneFile: String { directory + "/" + NodeStage.doneName }
     /// Held shared by every rank using the stage (inherited across exec), so `clean` never removes a stage in use.
     public var inUseFile: String { directory + "/.inuse" }
+
+    public init(key: String, directory: String, hold: StageHold? = nil) {
+        self.key = key; self.directory = directory; self.hold = hold
+    }
 }
 
 /// Staging once per node: the first local rank to take the stage lock extracts the image (or copies the container)
-/// into a temporary directory, renames it into place, lets `finish` do once-per-node set-up there (F-mode patching
-/// for the stage's fixed path), and writes `stage.done` last. Every other rank finds `stage.done` (no lock, no
-/// walk) or waits on the lock. A rank killed half-way leaves a temporary or an unfinished stage, never
-/// `stage.done`; the next holder of the lock removes what it left and stages anew.
+/// into a temporary directory, takes its hold there, renames it into place, lets `finish` do once-per-node set-up
+/// there (F-mode patching for the stage's fixed path), and writes `stage.done` last. Every other rank takes the
+/// stage's hold and then finds `stage.done` (no stage lock, no walk), or waits on the stage lock. A rank killed
+/// half-way leaves a temporary or an unfinished stage, never `stage.done`; the next holder of the lock removes
+/// what it left and stages anew. A stager that fails leaves a note (`StageFailure`), so that the ranks waiting
+/// behind it do not all repeat a failure that will not go away.
 public struct NodeStage: Sendable {
     static let doneName = "stage.done"
 
@@ -81,43 +89,54 @@ public struct NodeStage: Sendable {
         self.area = area; self.repository = repository; self.rank = rank; self.timeout = timeout
     }
 
-    /// The finished stage of `key` on this node, or nil.
+    /// The finished stage of `key` on this node, or nil (looked at, not held).
     public func finished(_ key: String) -> StagedContainer? {
         let stage = StagedContainer(key: key, directory: area.stageDir(key))
         return FileSystem.exists(stage.doneFile) ? stage : nil
     }
 
-    /// Returns the finished stage `key` of `target`, staging it when no rank of this node has yet.
+    func lockPath(_ key: String) -> String { area.locksDir + "/stage-" + key + ".lock" }
+
+    /// Returns the finished stage `key` of `target`, held by this rank, staging it when no rank of this node has yet.
     public func ensure(_ target: LaunchTarget, key: String, finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
-        let stage = StagedContainer(key: key, directory: area.stageDir(key))
-        if FileSystem.exists(stage.doneFile) {
+        var stage = StagedContainer(key: key, directory: area.stageDir(key))
+        if let hold = try StageHold.take(stage) {
             area.log("reused", key: key, rank: rank)
+            stage.hold = hold
             return stage
         }
-        let lock = try StageLock(path: area.locksDir + "/stage-" + key + ".lock", timeout: timeout,
-                                 holder: "rank \(rank.rank) (pid \(getpid()) on \(rank.node))")
+        let lock = try StageLock(path: lockPath(key), timeout: timeout, holder: "rank \(rank.rank) (pid \(getpid()) on \(rank.node))")
         defer { withExtendedLifetime(lock) {} }
-        if FileSystem.exists(stage.doneFile) {
+        if let hold = try StageHold.take(stage) {
             area.log("reused", key: key, rank: rank, detail: "after-wait")
+            stage.hold = hold
             return stage
         }
+        let failures = StageFailure(path: lockPath(key) + ".failed", rank: rank)
+        try failures.refuseRepeat(key: key)
         try removeLeftovers(of: key)
         let started = Date()
         let temporary = try FileSystem.makeTemporaryDirectory(in: area.stagesDir, prefix: ".staging-" + key + "-")
+        var hold: StageHold?
         do {
             try populate(temporary, from: target)
+            hold = try StageHold.create(in: temporary, finalPath: stage.inUseFile)
             chmod(temporary, 0o700)
             guard rename(temporary, stage.directory) == 0 else { throw UdockerError.posix("cannot rename stage into place", stage.directory) }
+            stage.hold = hold
             try finish(stage)
             let seconds = String(format: "%.2f", Date().timeIntervalSince(started))
             try FileSystem.atomicWrite("key \(key)\nsource \(target.description)\nnode \(rank.node)\nrank \(rank.rank)\nseconds \(seconds)\n",
                                        to: stage.doneFile)
             area.log("staged", key: key, rank: rank, detail: "seconds=\(seconds)")
         } catch {
+            hold?.release()
             try? FileSystem.removeTree(temporary)
             try? remove(stage.directory)
-            throw error
+            area.log("failed", key: key, rank: rank, detail: "reason=" + StageFailure.reason(error).replacingOccurrences(of: " ", with: "_"))
+            throw failures.record(error, key: key)
         }
+        failures.clear()
         return stage
     }
 

@@ -32,16 +32,40 @@ public struct StageCleaner: Sendable {
                 continue
             }
             defer { withExtendedLifetime(stageLock) {} }
-            if !isLeftover, try FileLock.attempt(directory + "/.inuse") == nil {
+            // Renamed away while the exclusive lock is held: no rank can take a hold between the check and the rename.
+            let unused = isLeftover ? nil : try Self.lockUnused(directory + "/.inuse")
+            if !isLeftover && unused == nil {
                 outcome.inUse.append(name)
                 continue
             }
             let doomed = area.stagesDir + "/.rm-" + name + "-\(getpid())"
-            guard rename(directory, doomed) == 0 else { throw UdockerError.posix("cannot remove stage", directory) }
+            guard rename(directory, doomed) == 0 else {
+                if let unused { close(unused) }
+                throw UdockerError.posix("cannot remove stage", directory)
+            }
+            if let unused { close(unused) }
             try FileSystem.removeTree(doomed)
             outcome.removed.append(name)
         }
         return outcome
+    }
+
+    /// The stage's `.inuse` locked exclusively (its descriptor), or nil when a rank holds it. A stage with no
+    /// `.inuse` has never been run from.
+    static func lockUnused(_ inUse: String) throws -> Int32? {
+        let fd = open(inUse, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw UdockerError.posix("cannot open", inUse) }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let busy = errno == EWOULDBLOCK
+            let error = UdockerError.posix("cannot lock", inUse)
+            close(fd)
+            if busy { return nil }
+            throw error
+        }
+        // A reaper may have renamed the stage away just before: then it is not ours to remove.
+        guard StageHold.isCurrent(fd, inUse) else { close(fd); return nil }
+        return fd
     }
 
     /// `.staging-<key>-XXXXXX` or `.rm-<key>-<pid>`: the key whose lock guards it.
