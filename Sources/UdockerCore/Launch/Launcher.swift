@@ -105,6 +105,7 @@ public struct Launcher: Sendable {
             .plan(placement.source, mode: placement.choice.mode, options: options)
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
+            if plan.isolation != nil { plan.isolation?.writableLayer = stage.directory + "/.layer" }
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
         if request.join && rank.localSize > 1, let isolation = plan.isolation {
@@ -204,6 +205,7 @@ public struct Launcher: Sendable {
             try ModeSetup(tools: tools).apply(mode, containerDir: staged.directory, root: staged.root, force: true,
                                               lock: staged.directory + "/.lock")
         }
+        try ReadOnlyStage.finish(directory: staged.directory, root: staged.root, mode: mode)
     }
 
     static let choiceFile = "launch.mode"
