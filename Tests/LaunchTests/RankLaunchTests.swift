@@ -73,10 +73,10 @@ import CommandExpectations
         try requireSuccess(node.sandbox.udocker("create", "--name=box", Self.image))
         let inPlace = try node.launch(["--stage=never", "box", "--", "sh", "-c", "echo in place > /inplace.txt"])
         try requireSuccess(inPlace)
-        let staged = try node.launch(["--stage=always", "box", "--", "sh", "-c", "cat /inplace.txt; echo staged > /staged.txt"])
+        let staged = try node.launch(["--stage=always", "box", "--", "sh", "-c", "cat /inplace.txt; echo staged > /tmp/staged.txt"])
         try requireSuccess(staged)
         #expect(staged.out == "in place\n", "\(staged)")
-        let repository = try node.sandbox.udocker("run", "--nobanner", "box", "sh", "-c", "ls /staged.txt 2>&1 || true")
+        let repository = try node.sandbox.udocker("run", "--nobanner", "box", "sh", "-c", "ls /tmp/staged.txt 2>&1 || true")
         #expect(repository.out.contains("No such file"), "a staged run wrote into the repository's container: \(repository)")
     }
 

@@ -61,6 +61,9 @@ public struct Isolation: Sendable, Equatable {
     public var gid: UInt32?
     /// Join the namespace the node's ranks of one step share, instead of making one (the launcher sets it).
     public var sharing: NamespaceSharing?
+    /// A directory outside ROOT on which the namespace mounts the tmpfs of a writable layer over ROOT, which
+    /// itself stays unchanged (a launcher stage: WritableLayer). nil writes to ROOT itself.
+    public var writableLayer: String?
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid

@@ -27,6 +27,15 @@ enum UserNamespace {
         try write("\(isolation.uid ?? uid) \(uid) 1\n", to: "/proc/self/uid_map")
         try write("\(isolation.gid ?? gid) \(gid) 1\n", to: "/proc/self/gid_map")
         guard mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else { throw UdockerError.posix("U1: cannot make mounts private", "/") }
+        // A launcher stage is read-only to its jobs: a writable layer of this namespace's own over it, or, where
+        // the kernel has no overlayfs for user namespaces, ROOT read-only with a /tmp of its own.
+        var sealRoot = false
+        if let layer = isolation.writableLayer, try !WritableLayer.mount(over: isolation.root, in: layer) {
+            guard mount(isolation.root, isolation.root, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
+                throw UdockerError.posix("U1: cannot bind", isolation.root)
+            }
+            sealRoot = true
+        }
 
         let paths = ContainerPaths(root: isolation.root)
         // Parents before children (/dev before /dev/shm), so later binds land on top.
@@ -39,6 +48,14 @@ enum UserNamespace {
                 throw UdockerError.posix("U1: cannot bind \(bind.source) at", bind.target)
             }
             if bind.readOnly { try remountReadOnly(target) }
+        }
+        if sealRoot {
+            if !isolation.binds.contains(where: { $0.target == "/tmp" }), FileSystem.isDirectory(isolation.root + "/tmp") {
+                guard WritableLayer.mountFileSystem("tmpfs", at: isolation.root + "/tmp", flags: UInt(MS_NOSUID | MS_NODEV), options: "mode=1777") else {
+                    throw UdockerError.posix("U1: cannot mount a tmpfs on", isolation.root + "/tmp")
+                }
+            }
+            try remountReadOnly(isolation.root)
         }
     }
 

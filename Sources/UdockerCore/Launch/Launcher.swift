@@ -107,6 +107,7 @@ public struct Launcher: Sendable {
             .plan(placement.source, mode: placement.choice.mode, options: options)
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
+            if plan.isolation != nil { plan.isolation?.writableLayer = stage.directory + "/.layer" }
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
         if request.join && rank.localSize > 1, let isolation = plan.isolation {
@@ -128,14 +129,21 @@ public struct Launcher: Sendable {
     func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
         let target = try resolve(request.target)
         var request = request
+        let asked = request.execMode
         if request.execMode == nil, case .published(let published, _) = target, let mode = published.mode {
             request.execMode = try ExecMode.parse(mode)   // the mode it was published (and set up) for
         }
         // Probing the host costs a fork and a few file reads: only a rank that chooses a mode pays for it.
         let host = { LaunchModeChoice.HostFacts.current(tools: tools, config: repository.config) }
+        // A volume at another path is never a link in a stage other jobs run from (LaunchModeChoice).
+        if let mode = request.execMode, let refusal = LaunchModeChoice.refusal(mode, volumes: request.options.volumes,
+                                                                                origin: asked == nil ? "the published container's mode \(mode.rawValue)" : "--execmode=\(mode.rawValue)") {
+            throw UdockerError(.unsupported, refusal)
+        }
+        let linkless = request.execMode == nil ? try LaunchModeChoice.withoutLinks(volumes: request.options.volumes, host: host) : nil
         if let reason = try inPlaceReason(target, policy: request.stage) {
             guard case .container(let id) = target else { throw UdockerError(.internalError, "an image cannot run in place") }
-            let choice = try request.execMode.map(Self.requested)
+            let choice = try request.execMode.map(Self.requested) ?? linkless
                 ?? LaunchModeChoice.choose(root: repository.containerRoot(id), stateDir: repository.containerDir(id), host: host())
             return Placement(source: .container(id: id), description: "in place (\(reason))", stage: nil, choice: choice)
         }
@@ -144,13 +152,14 @@ public struct Launcher: Sendable {
         let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
         let baseKey = try target.stageKey(repository: repository)
         var key = baseKey
-        if let requested = request.execMode, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
+        let wanted = request.execMode ?? linkless?.mode
+        if let requested = wanted, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
             key += "-" + requested.rawValue
         }
         let staged = try stager.ensure(target, key: key) { staged in
-            try finish(staged, host: host(), requested: request.execMode)
+            try finish(staged, host: host(), requested: wanted)
         }
-        let choice = try request.execMode.map(Self.requested) ?? Self.recordedChoice(staged)
+        let choice = try request.execMode.map(Self.requested) ?? linkless ?? Self.recordedChoice(staged)
             ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host())
         return Placement(source: .stage(directory: staged.directory), description: "staged in \(staged.directory)",
                          stage: staged, choice: choice)
@@ -199,6 +208,7 @@ public struct Launcher: Sendable {
             try ModeSetup(tools: tools).apply(mode, containerDir: staged.directory, root: staged.root, force: true,
                                               lock: staged.directory + "/.lock")
         }
+        try ReadOnlyStage.finish(directory: staged.directory, root: staged.root, mode: mode)
     }
 
     static let choiceFile = "launch.mode"

@@ -37,6 +37,14 @@ public struct FakechrootEngine: Engine {
                 volumes.append(VolumeLinks.Link(hostPath: bind.hostPath, containerPath: bind.containerPath))
             }
         }
+        if let volume = volumes.first(where: { Self.path(run.workingDirectory, isWithin: $0.containerPath) }) {
+            // The kernel's working directory would be the host's: getcwd() would give the host path, and this
+            // libfakechroot (no directory map) would put every relative path under ROOT, where it leads nowhere.
+            throw UdockerError(.unsupported, "\(run.mode.rawValue) cannot work in \(run.workingDirectory): it lies in the volume "
+                               + "\(volume.hostPath) bound at another path (\(volume.containerPath)), where relative paths cannot work "
+                               + "in F modes; bind it at its own path (-v \(volume.hostPath):\(volume.hostPath) -w \(volume.hostPath)"
+                               + "\(run.workingDirectory.dropFirst(volume.containerPath.count))) or use P1 or U1")
+        }
         // Always, so that a run without the volumes of an earlier one gets the container's directories back.
         preparation.append(.volumeLinks(VolumeLinks(root: root, record: run.containerDir + "/" + ContainerFile.volumeLinks.rawValue,
                                                     links: volumes)))
@@ -104,6 +112,13 @@ public struct FakechrootEngine: Engine {
         argv[0] = executable.interpreter?[0] ?? run.command[0]
         return ExecPlan(executable: program[0], arguments: argv + arguments, environment: env.entries,
                         hostWorkingDirectory: run.hostWorkingDirectory, preparation: preparation)
+    }
+}
+
+extension FakechrootEngine {
+    static func path(_ path: String, isWithin directory: String) -> Bool {
+        let path = Paths.trimTrailingSlashes(path), directory = Paths.trimTrailingSlashes(directory)
+        return path == directory || path.hasPrefix(directory + "/")
     }
 }
 
