@@ -138,7 +138,7 @@ public struct RunPreparation: Sendable {
         }
 
         guard let executable = ResolvedCommand.find(command[0], path: env.value("PATH") ?? "", workingDirectory: cwd, in: paths) else {
-            throw UdockerError(.notFound, "command not found or has no execute bit set: \(command[0])")
+            throw UdockerError.commandNotFound("command not found or has no execute bit set: \(command[0])")
         }
 
         var mpi = MPIDecision.without(mpiMode)
