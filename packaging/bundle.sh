@@ -10,6 +10,8 @@
 #                                      proot, patchelf and runc (this machine's Debian packages) with their libraries
 #                                      and loader, and libfakechroot from Debian bullseye, bookworm and trixie
 #                                      (glibc 2.31, 2.36, 2.41), fetched with `apt-get download` and kept in CACHE
+#   share/udocker/slurm, pbs           the job templates (the launcher also has them built in) and their examples
+#   share/udocker/examples             examples/: the MPI programs, the sample image, the demo
 #   install                            the set-up step: run it where the bundle was unpacked
 #
 # Usage: packaging/bundle.sh BUILDDIR VERSION DIST [CACHE]   (BUILDDIR holds udocker and udocker-launch)
@@ -72,6 +74,10 @@ for suite in bullseye:11 bookworm:12 trixie:13; do
     dpkg-deb -x "$cache/libfakechroot_$codename.deb" "$work/deb-$codename"
     install -m 0644 "$work/deb-$codename$multiarch/fakechroot/libfakechroot.so" "$tools/lib/libfakechroot-Debian-$release-x86_64.so"
 done
+
+echo "== job templates and examples" >&2
+source=$(cd "$(dirname "$0")/.." && pwd)
+cp -R "$source/slurm" "$source/pbs" "$source/examples" "$top/share/udocker/"
 
 echo "$version" > "$tools/lib/VERSION"
 cp README.md "$tools/doc/"

@@ -23,6 +23,7 @@ typedef struct archive_entry E;
     F(int, archive_read_free, (A *a), (a))                                                                   \
     F(A *, archive_write_new, (void), ())                                                                    \
     F(int, archive_write_add_filter_gzip, (A *a), (a))                                                       \
+    F(int, archive_write_set_filter_option, (A *a, const char *m, const char *o, const char *v), (a, m, o, v)) \
     F(int, archive_write_set_format_pax_restricted, (A *a), (a))                                             \
     F(int, archive_write_open_fd, (A *a, int fd), (a, fd))                                                   \
     F(int, archive_write_header, (A *a, E *entry), (a, entry))                                               \
@@ -52,7 +53,10 @@ typedef struct archive_entry E;
     V(archive_entry_set_perm, (E *e, __LA_MODE_T perm), (e, perm))                                           \
     V(archive_entry_set_size, (E *e, la_int64_t size), (e, size))                                            \
     V(archive_entry_copy_symlink, (E *e, const char *target), (e, target))                                   \
-    V(archive_entry_copy_stat, (E *e, const struct stat *st), (e, st))
+    V(archive_entry_copy_stat, (E *e, const struct stat *st), (e, st))                                       \
+    V(archive_entry_unset_atime, (E *e), (e))                                                                \
+    V(archive_entry_unset_ctime, (E *e), (e))                                                                \
+    V(archive_entry_unset_birthtime, (E *e), (e))
 
 UD_ON_DEMAND(ARCHIVE_FUNCTIONS)
 

@@ -55,11 +55,12 @@ public enum UdockerMain {
         }
     }
 
-    /// How every failure ends, for both executables: a udocker error is one `Error: …` line and status 1; an
-    /// ExitCode is the status the command chose; a parser's help or version goes to stdout with status 0.
+    /// How every failure ends, for both executables: a udocker error is one `Error: …` line and status 1 (127 for
+    /// a command the container lacks); an ExitCode is the status the command chose; a parser's help or version goes
+    /// to stdout with status 0.
     static func finish(_ error: Error, of command: ParsableCommand.Type) -> Never {
         switch error {
-        case let error as UdockerError: fail(error.description)
+        case let error as UdockerError: fail(error.description, status: error.exitStatus)
         case let error as ExitCode: exit(error.rawValue)
         default:
             if command.exitCode(for: error) == .success {
@@ -70,10 +71,10 @@ public enum UdockerMain {
         }
     }
 
-    static func fail(_ message: String) -> Never {
+    static func fail(_ message: String, status: Int32 = 1) -> Never {
         let line = message.split(separator: "\n").first.map(String.init) ?? message
         Output.stderr("Error: " + line + "\n")
-        exit(1)
+        exit(status)
     }
 }
 

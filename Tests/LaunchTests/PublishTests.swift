@@ -22,9 +22,10 @@ import CommandExpectations
         let (node, dir) = try Self.world(images: [Fixtures.busybox()])
         let published = try Self.publish(node, ["--to", dir, "--name", "bb", "fixtures/busybox:latest"])
         try requireSuccess(published)
-        let listed = try node.sandbox.run([node.launcher, "published", "--repo", dir])
+        let listed = try node.sandbox.run([node.launcher, "published", dir])
         try requireSuccess(listed)
-        #expect(listed.lines.count == 1 && listed.out.hasPrefix("bb\tfixtures/busybox:latest\tauto\t"), "\(listed)")
+        #expect(listed.lines.count == 2 && listed.lines[0] == "NAME\tIMAGE\tMODE\tSIZE\tCREATED\tARCHIVE"
+                && listed.lines[1].hasPrefix("bb\tfixtures/busybox:latest\tauto\t"), "\(listed)")
         for file in Files.list(dir) where !file.hasPrefix(".") {
             var st = stat()
             stat(dir + "/" + file, &st)
@@ -95,8 +96,8 @@ import CommandExpectations
         publisher.kill(SIGKILL)
         _ = publisher.wait()
         #expect(try Files.read(dir + "/app.json") == before)
-        let listed = try node.sandbox.run([node.launcher, "published", "--repo", dir])
-        #expect(listed.lines.count == 1 && listed.out.hasPrefix("app\tfixtures/busybox:latest\t"), "\(listed)")
+        let listed = try node.sandbox.run([node.launcher, "published", dir])
+        #expect(listed.lines.count == 2 && listed.lines[1].hasPrefix("app\tfixtures/busybox:latest\t"), "\(listed)")
         let run = try node.launch([dir + "/app.json", "--", "cat", "/etc/fixture-release"])
         try requireSuccess(run)
         #expect(run.out == "busybox fixture\n", "\(run)")

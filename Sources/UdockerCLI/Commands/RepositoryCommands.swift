@@ -38,7 +38,20 @@ struct VersionCommand: ParsableCommand, HelpLikeCommand {
         abstract: "Print the version and the repository location.")
     func run() throws {
         let context = try Context.get()
-        Output.stdout("version: \(UdockerVersion.string)\ntarball: none (engines from the host)\ntarball_release: 1.2.11\n")
-        Output.stdout("topdir: \(context.repository.topDir)\n")
+        Output.stdout("version: \(UdockerVersion.string)\n\(Self.tarball(context))topdir: \(context.repository.topDir)\n")
+    }
+
+    /// udocker 1.3's `tarball:` and `tarball_release:` lines: the tools `udocker install` put in the repository
+    /// (lib/VERSION says their release), else the tarball it would install from, else the host's own engines.
+    static func tarball(_ context: Context) -> String {
+        let libDir = context.repository.libDir
+        if let release = try? FileSystem.readString(libDir + "/VERSION").trimmingCharacters(in: .whitespacesAndNewlines),
+           !release.isEmpty {
+            return "tarball: installed in \(libDir)\ntarball_release: \(release)\n"
+        }
+        if let source = context.config["tarball"] ?? Bundle.current()?.toolsTarball {
+            return "tarball: \(source) (not installed: udocker install)\ntarball_release: 1.2.11\n"
+        }
+        return "tarball: none (engines from the host)\ntarball_release: 1.2.11\n"
     }
 }

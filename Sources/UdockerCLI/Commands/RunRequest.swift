@@ -75,9 +75,12 @@ struct RunRequest: Equatable {
 
         let (id, created) = try resolveContainer(context)
         do {
-            let mode = try execmode.map(ExecMode.parse) ?? planner.mode(for: id)
+            let explicit = try execmode.map(ExecMode.parse)
             checkPlatform(id, context: context)
-            try start(planner.plan(.container(id: id), mode: mode, options: options), id: id, context: context)
+            if explicit == nil, try planner.isAtDefaultP1(id) {
+                try start(planner.planAtDefaultP1(id, name: created ? id : container ?? id, options: options), id: id, context: context)
+            }
+            try start(planner.plan(.container(id: id), mode: explicit ?? planner.mode(for: id), options: options), id: id, context: context)
         } catch {
             if created && !remove { Log.info("container kept: \(id)") }
             if created && remove { try? context.containers.remove(id) }

@@ -28,14 +28,16 @@ struct LaunchPublishCommand: ParsableCommand {
     }
 }
 
-/// `udocker-launch published --repo DIR`: the published containers' current versions; `--archive PATH` prints
-/// the archive of the version a manifest names (what a job script pins for its whole run).
+/// `udocker-launch published DIR`: the published containers' current versions, under a header line;
+/// `--archive PATH` prints the archive of the version a manifest names (what a job script pins for its whole run).
 struct LaunchPublishedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "published", _superCommandName: "udocker-launch",
         abstract: "List the containers published in DIR, or print the archive a manifest names.")
 
-    @Option(name: .customLong("repo"), help: "The directory containers were published into.") var directory: String?
+    @Argument(help: "The directory containers were published into.") var directory: String?
+    // The first releases' spelling, kept for scripts that use it (everywhere else --repo is the udocker repository).
+    @Option(name: .customLong("repo"), help: .hidden) var legacyDirectory: String?
     @Option(name: .customLong("archive"), help: "Print the archive path of the manifest at PATH.") var manifest: String?
 
     func run() throws {
@@ -43,10 +45,14 @@ struct LaunchPublishedCommand: ParsableCommand {
             Output.stdout(try PublishedContainer.open(manifest).archivePath + "\n")
             return
         }
-        guard let directory else { throw UdockerError(.usage, "published: give --repo DIR (or --archive MANIFEST)") }
-        for published in try PublishedContainer.list(Paths.absolute(directory)) {
-            Output.stdout([published.name, published.image, published.mode ?? "auto", "\(published.archiveSize)",
-                           published.created, published.archive].joined(separator: "\t") + "\n")
+        guard let directory = directory ?? legacyDirectory else {
+            throw UdockerError(.usage, "published: give the directory (udocker-launch published DIR), or --archive MANIFEST")
+        }
+        let rows = try PublishedContainer.list(Paths.absolute(directory)).map { published in
+            [published.name, published.image, published.mode ?? "auto", "\(published.archiveSize)", published.created, published.archive]
+        }
+        for row in [["NAME", "IMAGE", "MODE", "SIZE", "CREATED", "ARCHIVE"]] + rows {
+            Output.stdout(row.joined(separator: "\t") + "\n")
         }
     }
 }

@@ -75,6 +75,7 @@ struct TemplateOptions: ParsableArguments {
         let environment = ProcessInfo.processInfo.environment
         let site = try LaunchSiteConfig.load(environment: environment)
         let resolved = try job.resolved(site: site)
+        if let unchecked = resolved.uncheckedCores(site: site) { Log.warning(unchecked) }
         let template = try JobTemplate.find(resolved.scheduler, site: site, executable: Executable.path)
         let script = try JobScript(resolved).render(template)
         if let scriptFile {

@@ -46,7 +46,13 @@ public final class TarWriter {
     private let buffer: UnsafeMutableRawBufferPointer
     private var finished = false
 
-    public init(descriptor: Int32, gzip: Bool = false) throws {
+    /// Set for a reproducible archive (see `addTree`).
+    private let latestTime: Int?
+
+    /// - `reproducibleAt`: write the same bytes for the same tree whenever it is written: no time later than this
+    ///   one (seconds since the epoch) is stored, no access or change time, and no timestamp in the gzip header.
+    public init(descriptor: Int32, gzip: Bool = false, reproducibleAt latestTime: Int? = nil) throws {
+        self.latestTime = latestTime
         try ArchiveRuntime.load()
         guard let archive = archive_write_new(), let entry = archive_entry_new() else {
             throw UdockerError(.internalError, "libarchive: out of memory")
@@ -55,7 +61,10 @@ public final class TarWriter {
         self.entry = entry
         buffer = .allocate(byteCount: 1 << 20, alignment: 16)
         archive_write_set_format_pax_restricted(archive)
-        if gzip { archive_write_add_filter_gzip(archive) }
+        if gzip {
+            archive_write_add_filter_gzip(archive)
+            if latestTime != nil { archive_write_set_filter_option(archive, "gzip", "timestamp", nil) }
+        }
         guard archive_write_open_fd(archive, descriptor) == ARCHIVE_OK else {
             throw UdockerError(.io, "cannot start the tar archive", cause: LibarchiveMessage(archive))
         }
@@ -139,6 +148,14 @@ public final class TarWriter {
             archive_entry_clear(entry)
             archive_entry_copy_pathname(entry, item.path)
             archive_entry_copy_stat(entry, &st)
+            if let latestTime {
+                // Only the modification time, clamped: a file made after `latestTime` (by the set-up, or
+                // by the extraction itself, as a directory is) gets that time, so a rebuild stores the same.
+                archive_entry_unset_atime(entry)
+                archive_entry_unset_ctime(entry)
+                archive_entry_unset_birthtime(entry)
+                if st.st_mtim.tv_sec >= latestTime { archive_entry_set_mtime(entry, time_t(latestTime), 0) }
+            }
             var dataSize: Int64 = 0
             if type == S_IFLNK {
                 archive_entry_copy_symlink(entry, try DescriptorCalls.readLink(item.name, in: item.directory))
@@ -165,9 +182,10 @@ public final class TarWriter {
         }
     }
 
-    /// Writes the tree under `directory` as a tar archive to `output` (see `addTree`).
-    public static func write(directory: String, to output: Int32, gzip: Bool = false) throws {
-        let writer = try TarWriter(descriptor: output, gzip: gzip)
+    /// Writes the tree under `directory` as a tar archive to `output` (see `addTree`, and `init` for
+    /// `reproducibleAt`).
+    public static func write(directory: String, to output: Int32, gzip: Bool = false, reproducibleAt latestTime: Int? = nil) throws {
+        let writer = try TarWriter(descriptor: output, gzip: gzip, reproducibleAt: latestTime)
         try writer.addTree(directory)
         try writer.finish()
     }

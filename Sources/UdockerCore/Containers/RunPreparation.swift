@@ -82,6 +82,9 @@ public struct RunPreparation: Sendable {
         let mpiMode = options.mpi ?? (ProcessManagerPassthrough.isPresent(hostEnvironment) ? .container : .none)
         if mpiMode != .none { binds += ProcessManagerPassthrough.volumes(hostEnvironment, existing: binds) }
         let paths = ContainerPaths(root: root, binds: binds)
+        // The user's home where the container has it (its own, or bound with --bindhome or -v), else `/`: HOME
+        // and the default working directory always name a directory that exists inside.
+        let home = paths.hostPath(user.home).map(FileSystem.isDirectoryFollowingLinks) == true ? user.home : "/"
 
         var env = EnvironmentList()
         if options.hostEnv {
@@ -95,7 +98,7 @@ public struct RunPreparation: Sendable {
         env.setIfAbsent("PATH", user.uid == 0 ? repository.config["root_path"] ?? "/usr/sbin:/sbin:/usr/bin:/bin"
                                               : repository.config["user_path"] ?? "/usr/local/bin:/usr/bin:/bin")
         nvidia?.apply(to: &env, hostEnvironment: hostEnvironment)
-        env.set("HOME", user.home)
+        env.set("HOME", home)
         env.set("USER", user.name)
         env.set("LOGNAME", user.name)
         env.set("USERNAME", user.name)
@@ -125,7 +128,7 @@ public struct RunPreparation: Sendable {
             Log.warning("no command given, assuming: \(command.joined(separator: " "))")
         }
 
-        let defaultDir = image.workingDir.isEmpty ? user.home : image.workingDir
+        let defaultDir = image.workingDir.isEmpty ? home : image.workingDir
         let workdir = options.workingDirectory ?? defaultDir
         guard workdir.hasPrefix("/") else { throw UdockerError(.invalidInput, "working directory must be absolute: \(workdir)") }
         let cwd: String
@@ -138,7 +141,7 @@ public struct RunPreparation: Sendable {
         }
 
         guard let executable = ResolvedCommand.find(command[0], path: env.value("PATH") ?? "", workingDirectory: cwd, in: paths) else {
-            throw UdockerError(.notFound, "command not found or has no execute bit set: \(command[0])")
+            throw UdockerError.commandNotFound("command not found or has no execute bit set: \(command[0])")
         }
 
         var mpi = MPIDecision.without(mpiMode)

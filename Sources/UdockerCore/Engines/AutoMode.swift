@@ -45,3 +45,35 @@ public enum AutoMode {
         throw UdockerError(.engine, "no execution mode works for this container on this host: " + reasons.joined(separator: "; "))
     }
 }
+
+/// A container left at udocker 1.3's default, P1 (no mode set, none configured), that P1 cannot run here — the
+/// host's proot is missing, or is Debian's 5.1 and the guest's glibc is 2.33 or later: `udocker run` says so in
+/// one line and runs it in the fastest mode that can, judged from the host's facts as the launcher judges them.
+/// Only modes that leave the container as it is are taken (U1, then R1: mount points for binds at most); the F
+/// modes patch it, so only `setup` ever chooses them. Nothing is recorded: `setup --execmode` decides for good.
+public enum DefaultModeFallback {
+    public static let candidates: [ExecMode] = [.U1, .R1]
+
+    /// Whether planning a P1 run failed because of P1 itself here, not because of the run (a missing command, a
+    /// bad option), which no other mode would mend.
+    static func isIncapable(_ error: UdockerError, tools: HostTools) -> Bool {
+        error.code == .unsupported && error.message.contains(ProotCompatibility.incapableWords)
+            || (error.code == .notFound && tools.proot == nil)
+    }
+
+    /// nil when `mode` can run a container on this host, else why not.
+    static func obstacle(_ mode: ExecMode, factory: EngineFactory) -> String? {
+        switch mode {
+        case .U1: return UserNamespaceProbe.failure()
+        case .R1: return (try? factory.chooseRuntime()) == nil ? "neither runc nor crun is usable here" : nil
+        default: return "not a fallback mode"
+        }
+    }
+
+    /// The warning's line: the first clause of P1's own reason, the mode used, and how to keep or refuse it.
+    static func notice(_ error: UdockerError, using mode: ExecMode, container: String) -> String {
+        let reason = error.message.split(separator: ";", maxSplits: 1).first.map(String.init) ?? error.message
+        return "P1, the default mode, cannot run this container: \(reason); running it in \(mode.rawValue), the fastest mode "
+            + "that can (udocker setup --execmode=\(mode.rawValue) \(container) to keep it, --execmode=P1 to insist)"
+    }
+}

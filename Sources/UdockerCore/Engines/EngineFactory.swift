@@ -112,6 +112,8 @@ public struct EngineFactory: Sendable {
 /// so the user hears which modes will work instead of "cannot stat shared object".
 public enum ProotCompatibility {
     public static let firstCapableVersion = [5, 2]
+    /// The words of the refusal that `DefaultModeFallback` recognises.
+    static let incapableWords = "cannot run this container's programs"
 
     public static func check(_ run: ContainerRun, prootVersion: [Int]?, proot: String) throws {
         guard let version = prootVersion, version.lexicographicallyPrecedes(firstCapableVersion),
@@ -120,8 +122,8 @@ public enum ProotCompatibility {
         let paths = ContainerPaths(root: run.root)
         guard let loader = paths.hostPath(interpreter.hasPrefix(run.root) ? String(interpreter.dropFirst(run.root.count)) : interpreter),
               let level = GlibcLevel.highest(in: Paths.dirname(loader) + "/libc.so.6"), level >= 33 else { return }
-        throw UdockerError(.unsupported, "\(proot) (proot \(version.map(String.init).joined(separator: "."))) cannot run this container's "
-                           + "programs: its glibc 2.\(level) uses statx/faccessat2, which this proot does not translate; "
+        throw UdockerError(.unsupported, "\(proot) (proot \(version.map(String.init).joined(separator: "."))) \(incapableWords)"
+                           + ": its glibc 2.\(level) uses statx/faccessat2, which this proot does not translate; "
                            + "use F1, R1 or U1, or set UDOCKER_USE_PROOT_EXECUTABLE to proot 5.2 or later")
     }
 }

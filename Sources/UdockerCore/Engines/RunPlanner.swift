@@ -30,6 +30,27 @@ public struct RunPlanner: Sendable {
         }
     }
 
+    /// Whether the container runs in udocker 1.3's default P1 only because no mode was set or configured.
+    public func isAtDefaultP1(_ id: String) throws -> Bool {
+        guard (FileSystem.readValue(repository.containerFile(id, .execMode)) ?? "").isEmpty else { return false }
+        return try ExecModeStore(repository: repository).defaultSetting() == .mode(.P1)
+    }
+
+    /// A run of a container at the default P1 (`isAtDefaultP1`): where P1 cannot run it here, one warning and
+    /// the fastest mode that can (`DefaultModeFallback`); where none can, P1's own refusal.
+    public func planAtDefaultP1(_ id: String, name: String, options: RunOptions) throws -> (ContainerRun, ExecPlan) {
+        do {
+            return try plan(.container(id: id), mode: .P1, options: options)
+        } catch let error as UdockerError where DefaultModeFallback.isIncapable(error, tools: tools) {
+            let factory = EngineFactory(config: config, tools: tools)
+            guard let mode = DefaultModeFallback.candidates.first(where: { DefaultModeFallback.obstacle($0, factory: factory) == nil }) else {
+                throw error
+            }
+            Log.warning(DefaultModeFallback.notice(error, using: mode, container: name))
+            return try plan(.container(id: id), mode: mode, options: options)
+        }
+    }
+
     /// The mode a run uses: the container's setting, with `auto` answered from the cache or by probing.
     public func mode(for id: String) throws -> ExecMode {
         switch try ExecModeStore(repository: repository).setting(of: id) {

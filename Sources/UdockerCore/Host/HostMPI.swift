@@ -27,6 +27,9 @@ public struct HostMPI: Sendable, Equatable {
     /// closure of all of them and of every component below, as the host's loader resolves them.
     public var libraries: [LibraryResolver.Library]
     public var directories: [Directory]
+    /// The programs the MPI starts by itself, by name: Open MPI's `orted` (4.x) or `prte`/`prted` (5.x), which
+    /// a singleton (a program started without mpirun or srun) forks from its install prefix's bin/.
+    public var helpers: [String: String] = [:]
     /// /dev/infiniband, /dev/hfi1_0, /dev/cxi0 … that exist.
     public var devices: [String]
     /// The highest GLIBC_2.N anything bound needs, and the first file that needs it.
@@ -64,6 +67,7 @@ public struct HostMPI: Sendable, Equatable {
         var objects = [directory + "/" + library.soname]
         objects += (companions[library.family] ?? []).map { directory + "/" + $0 }.filter { resolver.file($0) != nil }
         objects += slurmPMI.compactMap { resolver.resolve($0, neededBy: nil, at: nil)?.path }
+        let helpers = openMPIHelpers(library: library)
 
         // Components find more libraries, whose own components come with them (UCX's modules need libibverbs,
         // whose providers are a directory of their own): repeat until nothing new appears.
@@ -75,17 +79,17 @@ public struct HostMPI: Sendable, Equatable {
                 .flatMap { sharedObjects(in: $0.path) }
             if plugins.count == pluginCount { break }
             pluginCount = plugins.count
-            closure = resolver.closure(of: objects + plugins, skip: isGlibc)
+            closure = resolver.closure(of: objects + helpers.values.sorted() + plugins, skip: isGlibc)
             for found in stackDirectories(closure.libraries, verbsConfiguration: verbsConfiguration) where !directories.contains(found) {
                 directories.append(found)
             }
         }
         var libraries = objects.compactMap { path in resolver.file(path).map { LibraryResolver.Library(name: Paths.basename(path), path: path, file: $0) } }
         libraries += closure.libraries.filter { found in !libraries.contains { $0.name == found.name } }
-        let bound = libraries.map(\.file) + directories.flatMap { sharedObjects(in: $0.path) }
+        let bound = libraries.map(\.file) + helpers.values.sorted() + directories.flatMap { sharedObjects(in: $0.path) }
         let levels = bound.compactMap { file in ElfFile(path: file).flatMap { GlibcLevel.highest(ofVersions: $0.versionsNeeded) }.map { (file, $0) } }
         let glibc = levels.max { $0.1 < $1.1 }
-        return HostMPI(library: library, foundBy: foundBy, libraries: libraries, directories: directories,
+        return HostMPI(library: library, foundBy: foundBy, libraries: libraries, directories: directories, helpers: helpers,
                        devices: devices(in: deviceDirectory), glibcLevel: glibc?.1, glibcNeededBy: glibc.map { Paths.basename($0.0) }, missing: closure.missing,
                        loadOrder: resolver.loadOrder(of: objects, skip: isGlibc).map(\.name))
     }
@@ -158,16 +162,22 @@ public struct HostMPI: Sendable, Equatable {
 
     // MARK: directories read at run time
 
+    /// The install prefix of Open MPI's library: PREFIX/lib, PREFIX/lib64 or PREFIX/lib/MULTIARCH.
+    static func openMPIPrefix(_ library: MPILibrary) -> String {
+        var prefix = Paths.dirname(library.file)
+        for suffix in ["/lib64", "/lib"] where prefix.hasSuffix(suffix) { prefix = String(prefix.dropLast(suffix.count)) }
+        if let range = prefix.range(of: "/lib/", options: .backwards), !prefix[range.upperBound...].contains("/") {
+            prefix = String(prefix[..<range.lowerBound])   // PREFIX/lib/x86_64-linux-gnu
+        }
+        return prefix
+    }
+
     /// Open MPI's component directory (`pkglibdir`: upstream LIBDIR/openmpi, Debian's LIBDIR/openmpi/lib/openmpi3),
     /// help texts (`pkgdatadir`, PREFIX/share/openmpi) and configuration (PREFIX/etc, Debian's /etc/openmpi).
     static func openMPIDirectories(library: MPILibrary, directory: String) -> [Directory] {
         guard library.family == .openMPI else { return [] }
         let libdir = Paths.dirname(library.file)
-        var prefix = libdir
-        for suffix in ["/lib64", "/lib"] where prefix.hasSuffix(suffix) { prefix = String(prefix.dropLast(suffix.count)) }
-        if let range = prefix.range(of: "/lib/", options: .backwards), !prefix[range.upperBound...].contains("/") {
-            prefix = String(prefix[..<range.lowerBound])   // PREFIX/lib/x86_64-linux-gnu
-        }
+        let prefix = openMPIPrefix(library)
         let nested = ((try? FileSystem.list(libdir + "/openmpi/lib")) ?? []).sorted().filter { $0.hasPrefix("openmpi") }
         let components = ([libdir + "/openmpi"] + nested.map { libdir + "/openmpi/lib/" + $0 })
             .first { sharedObjects(in: $0).contains { Paths.basename($0).hasPrefix("mca_") } }
@@ -177,6 +187,18 @@ public struct HostMPI: Sendable, Equatable {
         return [components.map { Directory(role: .openMPIComponents, path: $0) },
                 data.map { Directory(role: .openMPIData, path: $0) },
                 configuration.map { Directory(role: .openMPIConfiguration, path: $0) }].compactMap { $0 }
+    }
+
+    /// Open MPI's own helper programs in PREFIX/bin, links resolved: what a singleton forks (`orted` for 4.x,
+    /// `prte` and the daemon `prted` for 5.x). MPICH's singletons need none.
+    static func openMPIHelpers(library: MPILibrary) -> [String: String] {
+        guard library.family == .openMPI else { return [:] }
+        var helpers: [String: String] = [:]
+        for name in ["orted", "prte", "prted"] {
+            let program = LibraryClosure.realPath(openMPIPrefix(library) + "/bin/" + name)
+            if FileSystem.isFile(program), access(program, X_OK) == 0 { helpers[name] = program }
+        }
+        return helpers
     }
 
     /// The directories of the stack's libraries found in the closure: PMIx's components and help texts, UCX's

@@ -77,6 +77,7 @@ public struct JobRequest: Sendable {
         job.partition = partition ?? site.partition
         job.scratch = scratch ?? site.scratch
         job.mpi = mpi ?? site.mpi ?? (scheduler == .slurm ? .pmix : .openmpi)
+        try job.refuseControlCharacters()
         for (name, value) in [("--nodes", nodes), ("--ntasks-per-node", tasksPerNode)] where value < 1 {
             throw UdockerError(.invalidInput, "\(name) must be at least 1: \(value)")
         }
@@ -99,6 +100,31 @@ public struct JobRequest: Sendable {
         if command.isEmpty { throw UdockerError(.invalidInput, "no command for the job: give it after the image (IMAGE -- COMMAND)") }
         for volume in volumes { _ = try RunOptions.Volume.parse(volume) }
         return job
+    }
+}
+
+extension JobRequest {
+    /// What the generator could not check: without the site's `cores_per_node` a request for more than one core
+    /// per node is written as asked (the scheduler judges it), and the user is told it was not checked.
+    public func uncheckedCores(site: LaunchSiteConfig) -> String? {
+        let cores = tasksPerNode * (cpusPerTask ?? 1)
+        guard site.coresPerNode == nil, cores > 1 else { return nil }
+        return "--ntasks-per-node=\(tasksPerNode) × --cpus-per-task=\(cpusPerTask ?? 1) (\(cores) cores per node) is not "
+            + "checked against the nodes: the site sets no cores_per_node in launch.conf"
+    }
+
+    /// A value written into a `#SBATCH`/`#PBS` directive, or naming a path or an image, may hold no control
+    /// character: a newline there would end the directive and start a line the script runs. The command's
+    /// arguments and `-e` values may (a multi-line `sh -c` script is fine): `Shell.quote` keeps them on one line.
+    func refuseControlCharacters() throws {
+        let values: [(String, String?)] = [
+            ("--job-name", jobName), ("--partition", partition), ("--account", account), ("--output", output),
+            ("--mem", memory), ("--time", time), ("--array", array), ("--scratch", scratch), ("--repo", repository),
+            ("the image or container", target)] + volumes.map { ("--volume", $0) }
+        for case let (name, value?) in values where value.unicodeScalars.contains(where: Shell.isControl) {
+            let shown = value.unicodeScalars.map { Shell.isControl($0) ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined()
+            throw UdockerError(.invalidInput, "\(name) holds a control character: \(shown) (not allowed in a job script's directives and paths)")
+        }
     }
 }
 

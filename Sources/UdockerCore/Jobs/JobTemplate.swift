@@ -11,16 +11,20 @@ public struct JobTemplate: Sendable {
     public static func fileName(_ scheduler: Scheduler) -> String { scheduler.rawValue + "/job.sh.in" }
 
     /// The template of `scheduler` from the first directory holding it: the site's `template_dir`, then
-    /// `share/udocker` beside the launcher's installation (`make install` puts slurm/ and pbs/ there).
+    /// `share/udocker` beside the launcher's installation (`make install` puts slurm/ and pbs/ there); without
+    /// either, the one built into the launcher. A `template_dir` that lacks the file is an error: the site asked
+    /// for its own templates.
     public static func find(_ scheduler: Scheduler, site: LaunchSiteConfig, executable: String) throws -> JobTemplate {
-        let installed = Paths.dirname(Paths.dirname(executable)) + "/share/udocker"
-        let directories = [site.templateDirectory, installed].compactMap { $0 }
-        for directory in directories where FileSystem.isFile(directory + "/" + fileName(scheduler)) {
+        if let directory = site.templateDirectory {
             let path = directory + "/" + fileName(scheduler)
+            guard FileSystem.isFile(path) else {
+                throw UdockerError(.notFound, "no \(fileName(scheduler)) template in \(directory) (template_dir in launch.conf)")
+            }
             return JobTemplate(path: path, text: try FileSystem.readString(path))
         }
-        throw UdockerError(.notFound, "no \(fileName(scheduler)) template in \(directories.joined(separator: " or ")) "
-                           + "(make install puts it there; or set template_dir in launch.conf)")
+        let installed = Paths.dirname(Paths.dirname(executable)) + "/share/udocker/" + fileName(scheduler)
+        if FileSystem.isFile(installed) { return JobTemplate(path: installed, text: try FileSystem.readString(installed)) }
+        return JobTemplate(path: "(built-in) " + fileName(scheduler), text: BuiltInTemplate.text(scheduler))
     }
 
     public init(path: String, text: String) { self.path = path; self.text = text }

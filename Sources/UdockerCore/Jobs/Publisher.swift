@@ -43,14 +43,17 @@ public struct Publisher: Sendable {
             for leftover in try FileSystem.list(directory) where leftover.hasPrefix(temporaryPrefix) {
                 try FileSystem.removeTree(directory + "/" + leftover)
             }
-            let build = try FileSystem.makeTemporaryDirectory(in: directory, prefix: temporaryPrefix)
+            // One fixed path (publishers of the name take turns): an F mode's set-up writes it into the programs,
+            // and the same image must give the same archive.
+            let build = directory + "/" + temporaryPrefix + "build"
+            guard mkdir(build, 0o700) == 0 else { throw UdockerError.posix("cannot create", build) }
             defer { try? FileSystem.removeTree(build) }
             let container = build + "/container"
             try FileSystem.makeDirectories(container + "/ROOT")
             try NodeStage.materialize(image, into: container)
             try setUp(container, mode: request.mode, nvidia: request.nvidia)
             let archive = build + "/archive.tar.gz"
-            try writeArchive(of: container, to: archive)
+            try writeArchive(of: container, to: archive, latestTime: Self.creationTime(of: image))
             let digest = try Digest.sha256(file: archive)
             let stem = PublishedContainer.versionStem(name: name, digest: digest)
             var st = stat()
@@ -87,13 +90,25 @@ public struct Publisher: Sendable {
         }
     }
 
-    /// The container directory as a gzip tar, world-readable, fsynced before it is renamed into place.
-    private func writeArchive(of container: String, to path: String) throws {
+    /// The image's `created` time (seconds since the epoch; 0 if it has none), the latest time its publication
+    /// stores: the same image published again gives the same archive, and so the same digest and stage.
+    static func creationTime(of image: StoredImage) -> Int {
+        guard let data = try? image.configJSON(),
+              let document = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let created = document["created"] as? String, created.count >= 19 else { return 0 }
+        // RFC 3339 as Docker and OCI write it, `2024-06-10T08:00:00.123456789Z`: whole seconds, UTC.
+        let seconds = created.prefix(19) + "Z"
+        return ISO8601DateFormatter().date(from: String(seconds)).map { Int($0.timeIntervalSince1970) } ?? 0
+    }
+
+    /// The container directory as a reproducible gzip tar (no time after `latestTime`), world-readable, fsynced
+    /// before it is renamed into place.
+    private func writeArchive(of container: String, to path: String, latestTime: Int) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw UdockerError.posix("cannot create", path) }
         defer { close(fd) }
         fchmod(fd, 0o644)
-        try TarWriter.write(directory: container, to: fd, gzip: true)
+        try TarWriter.write(directory: container, to: fd, gzip: true, reproducibleAt: latestTime)
         guard fsync(fd) == 0 else { throw UdockerError.posix("cannot write", path) }
     }
 

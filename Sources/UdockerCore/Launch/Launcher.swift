@@ -156,12 +156,14 @@ public struct Launcher: Sendable {
         if let requested = wanted, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
             key += "-" + requested.rawValue
         }
+        var made = false
         let staged = try stager.ensure(target, key: key) { staged in
+            made = true
             try finish(staged, host: host(), requested: wanted)
         }
         let choice = try request.execMode.map(Self.requested) ?? linkless ?? Self.recordedChoice(staged)
             ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host())
-        return Placement(source: .stage(directory: staged.directory), description: "staged in \(staged.directory)",
+        return Placement(source: .stage(directory: staged.directory), description: (made ? "staged in " : "reused the stage in ") + staged.directory,
                          stage: staged, choice: choice)
     }
 

@@ -12,11 +12,21 @@ public struct UdockerError: Error, CustomStringConvertible, Sendable {
     public let code: Code
     public let message: String
     public let cause: String?
+    /// The process's exit status when this error ends it: 1, or the shell's 127 for a command that is not there.
+    public var exitStatus: Int32 = 1
 
     public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
         self.code = code
         self.message = message
         self.cause = cause.map { String(describing: $0) }
+    }
+
+    /// The command to run in the container is not there (or cannot be executed): status 127, as docker's and a
+    /// shell's.
+    public static func commandNotFound(_ message: String) -> UdockerError {
+        var error = UdockerError(.notFound, message)
+        error.exitStatus = 127
+        return error
     }
 
     public var description: String {

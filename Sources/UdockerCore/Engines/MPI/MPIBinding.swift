@@ -2,7 +2,8 @@
 /// read-only into one directory of udocker's own, /.udocker/mpi/lib, put first on LD_LIBRARY_PATH (the
 /// container's loader then takes them before its own, and the container's libc serves them: glibc's libraries are
 /// never among them); the MPICH ABI's library under both its names (libmpi.so.12, Debian's libmpich.so.12).
-/// Open MPI is relocated there with OPAL_PREFIX and its component, help and configuration directories; PMIx,
+/// Open MPI is relocated there with OPAL_PREFIX and its component, help and configuration directories and the
+/// helper a singleton starts (orted, prte) in OPAL_PREFIX/bin; PMIx,
 /// UCX and libfabric are pointed at their bound component directories; libibverbs' providers and configuration,
 /// which it finds at paths compiled in, and the interconnect's devices are bound at their own paths. Engines
 /// carry these binds like -v volumes (U1 and R modes mount them, P modes bind them in proot, F modes link them
@@ -62,6 +63,10 @@ public struct MPIBinding: Sendable, Equatable {
             }
             binds.append(bind(directory.path, target))
             if let variable { variables.append((variable, target)) }
+        }
+        // A singleton forks orted (prte) from OPAL_PREFIX/bin; it finds the bound libraries on LD_LIBRARY_PATH.
+        for (name, program) in host.helpers.sorted(by: { $0.key < $1.key }) {
+            binds.append(bind(program, Self.openMPIPrefix + "/bin/" + name))
         }
         if bindDevices { binds += host.devices.map { RunOptions.Volume(hostPath: $0, containerPath: $0) } }
         self.binds = binds
