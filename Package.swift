@@ -16,6 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // CDI specs (Host/CDISpec*.swift) are YAML or JSON: read with a maintained parser (libyaml underneath).
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Each target's C file forwards the calls UdockerCore makes to the library it dlopens (headers from
@@ -27,7 +29,8 @@ let package = Package(
         .target(name: "CNuma", dependencies: ["CLinux"]),
         // glibc calls declared only under _GNU_SOURCE (unshare, sched_setaffinity, posix_spawn extensions).
         .target(name: "CLinux"),
-        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CLinux"]),
+        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CLinux",
+                                                    .product(name: "Yams", package: "Yams")]),
         .target(name: "UdockerCLI", dependencies: [
             "UdockerCore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -45,7 +48,7 @@ let package = Package(
         .testTarget(name: "UdockerCLITests", dependencies: ["UdockerCLI"]),
         .testTarget(name: "EndToEndTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         .testTarget(name: "RegistryTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
-        .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
         // udocker-launch on a two-node SLURM on this machine (TestSupport's SlurmCluster) with MPI images.
         .testTarget(name: "LaunchTests", dependencies: ["UdockerCore", "TestSupport", "CommandExpectations"]),
     ],

@@ -16,11 +16,15 @@ struct ContainerRunFlags: ParsableArguments {
     @Flag(name: .customLong("hostauth"), help: "Use the host's passwd and group.") var hostAuth = false
     @Flag(name: .customLong("containerauth"), help: "Use the container's passwd and group as they are.") var containerAuth = false
     @Flag(name: .customLong("bindhome"), help: "Bind the invoking user's home directory.") var bindHome = false
+    @Option(name: .customLong("device"), help: "A CDI device VENDOR/CLASS=NAME (NAME may be all; every mode), or a host device /dev/X[:/dev/Y] (R modes); repeatable.")
+    var devices: [String] = []
+    @Option(name: .customLong("cdi-spec-dir"), help: "Read CDI specs from DIR instead of /etc/cdi and /var/run/cdi (repeatable).")
+    var cdiSpecDirs: [String] = []
 
     var values: ContainerRunValues {
         ContainerRunValues(workdir: workdir, user: user, volumes: volumes, noVolumes: noVolumes, env: env, envFiles: envFiles,
                            entrypoint: entrypoint, noSysDirs: noSysDirs, noMeta: noMeta, hostEnv: hostEnv, hostAuth: hostAuth,
-                           containerAuth: containerAuth, bindHome: bindHome)
+                           containerAuth: containerAuth, bindHome: bindHome, devices: devices, cdiSpecDirs: cdiSpecDirs)
     }
 }
 
@@ -39,6 +43,8 @@ struct ContainerRunValues: Equatable {
     var hostAuth = false
     var containerAuth = false
     var bindHome = false
+    var devices: [String] = []
+    var cdiSpecDirs: [String] = []
 
     /// These flags as run options (the command and everything else stay as RunOptions' defaults).
     func options() throws -> RunOptions {
@@ -56,6 +62,19 @@ struct ContainerRunValues: Equatable {
         options.hostAuth = hostAuth
         options.containerAuth = containerAuth
         options.bindHome = bindHome
+        for device in devices {
+            if device.hasPrefix("/") {
+                options.devices.append(device)
+            } else if let name = CDIDeviceName(device) {
+                if !options.cdiDevices.contains(name) { options.cdiDevices.append(name) }
+            } else {
+                throw UdockerError(.invalidInput, "invalid --device: \(device) (a CDI device VENDOR/CLASS=NAME, or /dev/X[:/dev/Y])")
+            }
+        }
+        options.cdiSpecDirs = try cdiSpecDirs.map { directory in
+            guard FileSystem.isDirectoryFollowingLinks(directory) else { throw UdockerError(.notFound, "invalid --cdi-spec-dir, not a directory: \(directory)") }
+            return Paths.absolute(directory)
+        }
         return options
     }
 }
@@ -77,6 +96,8 @@ extension ContainerRunValues {
             .flag("--hostauth") { $0.hostAuth = true },
             .flag("--containerauth") { $0.containerAuth = true },
             .flag("--bindhome") { $0.bindHome = true },
+            .value("--device") { $0.devices.append($1) },
+            .value("--cdi-spec-dir") { $0.cdiSpecDirs.append($1) },
         ]
     }
 }

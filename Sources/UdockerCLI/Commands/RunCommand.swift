@@ -12,7 +12,6 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("hostname"), help: .hidden) var hostname: String?
     @Option(name: .customLong("kernel"), help: "Kernel release the container sees (P modes, R2/R3).") var kernel: String?
     @Option(name: .customLong("cpuset-cpus"), help: "CPUs to run on, e.g. 0-3,8.") var cpuset: String?
-    @Option(name: .customLong("device"), help: "Pass a host device, /dev/X[:/dev/Y] (R modes; repeatable).") var devices: [String] = []
     @Option(name: .customLong("location"), help: "Run the root file system in DIR (not a stored container).") var location: String?
     @Option(name: .customLong("platform"), help: "Expected os/arch[/variant], pulled when the image is missing; a different container is warned about.") var platform: String?
     @Option(name: [.customShort("p"), .customLong("publish")], help: "Map HOSTPORT:CONTPORT (P modes with udocker's proot).") var publish: [String] = []
@@ -36,7 +35,7 @@ struct RunCommand: ParsableCommand {
     /// This line as plain values: what RunRequest runs.
     var request: RunRequest {
         RunRequest(flags: flags.values, remove: remove, name: name, hostname: hostname, kernel: kernel, cpuset: cpuset,
-                   devices: devices, location: location, platform: platform, publish: publish, publishAll: publishAll,
+                   location: location, platform: platform, publish: publish, publishAll: publishAll,
                    execmode: execmode, dri: dri, nvidia: nvidia, noBanner: noBanner, mpi: mpi, pull: pull,
                    registry: registryOptions.registry, index: registryOptions.index, httpProxy: registryOptions.httpProxy,
                    container: container, command: command)

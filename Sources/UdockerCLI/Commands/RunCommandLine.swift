@@ -29,7 +29,6 @@ enum RunCommandLine {
             .value("--hostname") { $0.hostname = $1 },
             .value("--kernel") { $0.kernel = $1 },
             .value("--cpuset-cpus") { $0.cpuset = $1 },
-            .value("--device") { $0.devices.append($1) },
             .value("--location") { $0.location = $1 },
             .value("--platform") { $0.platform = $1 },
             .value("-p", "--publish") { $0.publish.append($1) },

@@ -12,7 +12,6 @@ struct RunRequest: Equatable {
     var hostname: String?
     var kernel: String?
     var cpuset: String?
-    var devices: [String] = []
     var location: String?
     var platform: String?
     var publish: [String] = []
@@ -42,7 +41,6 @@ struct RunRequest: Equatable {
         // Checked here, against the CPUs hwloc finds, so a typo is named before anything starts.
         options.cpuSet = try cpuset.map { CPUSet.format(try CPUSet.parse($0, on: HostTopology.discover())) }
         options.kernel = kernel
-        options.devices = devices
         options.ports = publish
         options.publishAll = publishAll
         options.dri = dri

@@ -76,8 +76,10 @@ public struct RunPreparation: Sendable {
         let user = try resolveUser(mode: mode, explicit: options.user,
                                    fromImage: image.user.isEmpty ? nil : image.user, root: root)
         var binds = try bindings(options)
-        let nvidia = try nvidiaBinding(options, mode: mode, containerDir: containerDir, root: root, binds: binds)
+        let (cdi, nvidiaByCDI) = try cdiApplication(options, mode: mode, containerDir: containerDir, root: root, binds: binds)
+        let nvidia = nvidiaByCDI ? nil : try nvidiaBinding(options, mode: mode, containerDir: containerDir, root: root, binds: binds)
         binds += nvidia?.binds.filter { bind in !binds.contains { $0.containerPath == bind.containerPath } } ?? []
+        if let cdi { binds = cdi.apply(to: binds) }
         // Under a process manager the command joins its job (never an MPI singleton) unless --mpi=none.
         let mpiMode = options.mpi ?? (ProcessManagerPassthrough.isPresent(hostEnvironment) ? .container : .none)
         if mpiMode != .none { binds += ProcessManagerPassthrough.volumes(hostEnvironment, existing: binds) }
@@ -98,6 +100,8 @@ public struct RunPreparation: Sendable {
         env.setIfAbsent("PATH", user.uid == 0 ? repository.config["root_path"] ?? "/usr/sbin:/sbin:/usr/bin:/bin"
                                               : repository.config["user_path"] ?? "/usr/local/bin:/usr/bin:/bin")
         nvidia?.apply(to: &env, hostEnvironment: hostEnvironment)
+        if nvidiaByCDI, let devices = hostEnvironment["CUDA_VISIBLE_DEVICES"] { env.set("CUDA_VISIBLE_DEVICES", devices) }
+        cdi?.apply(to: &env)
         env.set("HOME", home)
         env.set("USER", user.name)
         env.set("LOGNAME", user.name)
@@ -164,6 +168,7 @@ public struct RunPreparation: Sendable {
                                accounts: try accounts(for: user, mode: mode, root: root, options: options),
                                inheritedDescriptors: inheritedDescriptors, options: options)
         run.mpi = mpi
+        run.cdi = cdi
         return run
     }
 
@@ -211,6 +216,26 @@ public struct RunPreparation: Sendable {
         let driver = try NvidiaDriver.discover(nvidiaRoots ?? .host(environment: hostEnvironment), identity: identity)
         let hostDev = binds.contains { $0.hostPath == "/dev" && $0.containerPath == "/dev" }
         return NvidiaBinding(driver: driver, bindDevices: mode.family == .runc || !hostDev)
+    }
+
+    /// The edits of the run's CDI devices (--device=VENDOR/CLASS=NAME), and whether the NVIDIA driver comes from
+    /// CDI: --nvidia (or setup --nvidia) takes nvidia.com/gpu=all, unless the launcher chose this rank's GPUs,
+    /// when a spec defines nvidia.com/gpu devices; else the driver is discovered (NvidiaBinding).
+    func cdiApplication(_ options: RunOptions, mode: ExecMode, containerDir: String, root: String,
+                        binds: [RunOptions.Volume]) throws -> (CDIApplication?, Bool) {
+        let wantsNvidia = options.nvidia || NvidiaBinding.isRecorded(containerDir: containerDir)
+        guard !options.cdiDevices.isEmpty || wantsNvidia else { return (nil, false) }
+        let registry = try CDIRegistry.load(directories: CDIRegistry.directories(explicit: options.cdiSpecDirs, environment: hostEnvironment))
+        var own = options.cdiDevices
+        let nvidiaByCDI = wantsNvidia && registry.hasKind(CDIRankDevices.nvidiaKind)
+        if nvidiaByCDI && !own.contains(where: { $0.kind == CDIRankDevices.nvidiaKind }) {
+            own.append(CDIDeviceName(kind: CDIRankDevices.nvidiaKind, name: "all"))
+        }
+        guard !own.isEmpty else { return (nil, false) }
+        let step = options.cdiStepDevices.filter { !own.contains($0) }
+        let application = try CDIApplication.make(own: registry.edits(for: own), step: step.isEmpty ? CDIEdits() : registry.edits(for: step),
+                                                  mode: mode, root: root, containerDir: containerDir, existingBinds: binds)
+        return (application, nvidiaByCDI)
     }
 
     /// The identity inside the container, by what the mode can do (see `ExecMode.Identities`):

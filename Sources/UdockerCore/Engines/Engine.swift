@@ -42,6 +42,8 @@ public struct ContainerRun: Sendable, Equatable {
     public var options: RunOptions
     /// Which MPI the command uses and why (`--mpi`); its binds are among `binds` already.
     public var mpi: MPIDecision = .without(.none)
+    /// What the run's CDI devices ask for beyond `binds` and `environment` (links, runtime hooks).
+    public var cdi: CDIApplication? = nil
 
     public init(id: String, names: [String] = [], root: String, containerDir: String, mode: ExecMode,
                 command: [String], executable: ResolvedCommand? = nil, environment: [String] = [],

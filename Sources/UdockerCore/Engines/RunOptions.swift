@@ -41,7 +41,15 @@ public struct RunOptions: Sendable, Equatable {
     public var noVolumes: [String] = []
     public var cpuSet: String? = nil
     public var kernel: String? = nil
+    /// --device=/dev/X[:/dev/Y] (udocker 1.3's meaning: R modes bind the host device).
     public var devices: [String] = []
+    /// --device=VENDOR/CLASS=NAME: CDI devices, whose spec's edits every mode applies (see CDIApplication).
+    public var cdiDevices: [CDIDeviceName] = []
+    /// CDI devices whose files are bound and linked but whose env is not applied: the other GPUs of a step whose
+    /// ranks share one U1 namespace (set by the launcher, so every rank of the step binds the same).
+    public var cdiStepDevices: [CDIDeviceName] = []
+    /// --cdi-spec-dir: where CDI specs are read (empty: UDOCKER_CDI_SPEC_DIRS, else /etc/cdi and /var/run/cdi).
+    public var cdiSpecDirs: [String] = []
     public var ports: [String] = []
     public var publishAll = false
     public var dri = false

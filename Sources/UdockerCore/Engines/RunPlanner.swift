@@ -19,7 +19,9 @@ public struct RunPlanner: Sendable {
         // A launcher stage was set up for its mode once, when it was staged, and is never changed after (F4, which
         // patches new programs before each run, still does).
         if !source.isStage || mode == .F4 { try ModeSetup(tools: tools).prepareRun(run, lock: lock(for: source, run: run)) }
-        let plan = try EngineFactory(config: config, tools: tools).engine(for: run).plan(run)
+        var plan = try EngineFactory(config: config, tools: tools).engine(for: run).plan(run)
+        // Every run, so that one without CDI links removes those an earlier run made.
+        plan.preparation += (run.cdi ?? CDIApplication()).preparation(root: run.root, containerDir: run.containerDir)
         return (run, plan)
     }
 

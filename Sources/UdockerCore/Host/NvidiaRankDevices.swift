@@ -17,11 +17,7 @@ public enum NvidiaRankDevices {
         guard share > 0, localRank >= 0 else {
             throw UdockerError(.invalidInput, "GPUs per rank must be at least 1 (got \(share))")
         }
-        func list(_ variable: String) -> [String]? {
-            environment[variable].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
-                .flatMap { $0.isEmpty || $0 == ["NoDevFiles"] ? nil : $0 }
-        }
-        let pool = list("CUDA_VISIBLE_DEVICES") ?? list("SLURM_STEP_GPUS") ?? (0..<gpuCount).map(String.init)
+        let pool = pool(gpuCount: gpuCount, environment: environment)
         if pool.count == share { return pool.joined(separator: ",") }
         let first = localRank * share
         guard first + share <= pool.count else {
@@ -29,5 +25,14 @@ public enum NvidiaRankDevices {
                                + "but only \(pool.count) are visible (\(pool.isEmpty ? "none" : pool.joined(separator: ",")))")
         }
         return pool[first..<(first + share)].joined(separator: ",")
+    }
+
+    /// The GPUs the step may use: CUDA_VISIBLE_DEVICES, else SLURM_STEP_GPUS, else every GPU of the host.
+    public static func pool(gpuCount: Int, environment: [String: String]) -> [String] {
+        func list(_ variable: String) -> [String]? {
+            environment[variable].map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+                .flatMap { $0.isEmpty || $0 == ["NoDevFiles"] ? nil : $0 }
+        }
+        return list("CUDA_VISIBLE_DEVICES") ?? list("SLURM_STEP_GPUS") ?? (0..<gpuCount).map(String.init)
     }
 }

@@ -97,6 +97,12 @@ public struct Launcher: Sendable {
         options.mpi = request.mpi
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
         options.nvidia = options.nvidia || request.gpu
+        if request.gpu, let visible = gpus.devices, let cdi = try CDIRankDevices.registry(options, environment: environment) {
+            try CDIRankDevices.assign(&options, registry: cdi, visible: visible,
+                                      pool: NvidiaRankDevices.pool(gpuCount: gpus.count, environment: environment),
+                                      sharedNamespace: request.join && rank.localSize > 1 && placement.choice.mode == .U1,
+                                      ownDevDirectory: placement.choice.mode.family == .runc)
+        }
         let pinning = try pin(request.bind, rank: rank, nearGPU: gpus.near)
         if let cpus = pinning.cpus { options.cpuSet = CPUSet.format(cpus) }
 
@@ -236,14 +242,17 @@ public struct Launcher: Sendable {
 
     /// With --gpu: the rank's CUDA_VISIBLE_DEVICES when the job gives each rank its own GPUs, and the cores
     /// nearest the first of them (for --bind=gpu). GPUs are numbered in PCI bus order, as nvidia-smi does.
-    func gpuShare(_ request: LaunchRequest, rank: RankContext) throws -> (devices: String?, near: [Int]?) {
-        guard request.gpu || request.bind == .gpu else { return (nil, nil) }
+    func gpuShare(_ request: LaunchRequest, rank: RankContext) throws -> (devices: String?, near: [Int]?, count: Int) {
+        guard request.gpu || request.bind == .gpu else { return (nil, nil, 0) }
         let gpus = try HostTopology.nvidiaGPUs()
+        // GPUs hwloc cannot see (no PCI access) are counted from a CDI spec's nvidia.com/gpu devices.
+        let cdi = request.gpu ? try CDIRankDevices.registry(request.options, environment: environment).map(CDIRankDevices.indexedDevices) : nil
+        let count = max(gpus.count, cdi?.count ?? 0)
         let devices = request.gpu ? try NvidiaRankDevices.visibleDevices(localRank: rank.localRank, gpusPerRank: request.gpusPerRank,
-                                                                          gpuCount: gpus.count, environment: environment) : nil
+                                                                          gpuCount: count, environment: environment) : nil
         let first = (devices ?? environment["CUDA_VISIBLE_DEVICES"])?.split(separator: ",").first.flatMap { Int($0) }
         let near = first.flatMap { $0 < gpus.count ? gpus[$0].processingUnits : nil }
-        return (devices, near)
+        return (devices, near, count)
     }
 
     /// Ranks share a namespace only with ranks of the same step that would have made the same one.

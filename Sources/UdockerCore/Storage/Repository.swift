@@ -94,4 +94,5 @@ public enum ContainerFile: String, Sendable, CaseIterable {
     case autoMode = "execmode.auto"      // setup --execmode=auto: the verdict of the last probe (JSON)
     case volumeLinks = "volume.links"    // F modes: volumes linked in ROOT, and what each link replaced
     case nvidia = "nvidia"               // setup --nvidia: bind the host's NVIDIA driver at every run (udocker 1.3's name)
+    case cdiLinks = "cdi.links"          // the links CDI hooks asked for (create-symlinks) made in ROOT, as volume.links
 }

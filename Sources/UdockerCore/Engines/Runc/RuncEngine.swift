@@ -69,7 +69,7 @@ public struct RuncEngine: Engine {
         }
 
         let spec = RuncSpec(root: run.root, args: args, env: env.entries, cwd: cwd,
-                            hostUID: run.hostUser.uid, hostGID: run.hostUser.gid, mounts: mounts)
+                            hostUID: run.hostUser.uid, hostGID: run.hostUser.gid, mounts: mounts, hooks: run.cdi?.runtimeHooks ?? [])
         let bundle = stateDir + "/bundles/" + bundleName(run)
         preparation += [.makeDirectory(path: bundle), .writeFile(path: bundle + "/config.json", contents: try spec.encoded(), mode: 0o600)]
 

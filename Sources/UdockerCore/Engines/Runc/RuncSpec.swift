@@ -16,10 +16,13 @@ public struct RuncSpec: Sendable {
     public var hostUID: UInt32
     public var hostGID: UInt32
     public var mounts: [Mount]
+    /// OCI hooks the runtime runs (a CDI spec's), with the container's state on their stdin.
+    public var hooks: [CDISpec.Hook]
 
-    public init(root: String, args: [String], env: [String], cwd: String, hostUID: UInt32, hostGID: UInt32, mounts: [Mount]) {
+    public init(root: String, args: [String], env: [String], cwd: String, hostUID: UInt32, hostGID: UInt32, mounts: [Mount],
+                hooks: [CDISpec.Hook] = []) {
         self.root = root; self.args = args; self.env = env; self.cwd = cwd
-        self.hostUID = hostUID; self.hostGID = hostGID; self.mounts = mounts
+        self.hostUID = hostUID; self.hostGID = hostGID; self.mounts = mounts; self.hooks = hooks
     }
 
     /// The standard mounts of a rootless container: /dev as tmpfs (runc binds the basic devices into it),
@@ -32,13 +35,30 @@ public struct RuncSpec: Sendable {
         Mount(destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"]),
     ]
 
+    /// A device node (--device, a GPU's) is bound without nodev, which would make it unusable.
     public static func bind(_ source: String, at destination: String, readOnly: Bool = false) -> Mount {
-        Mount(destination: destination, type: "none", source: source, options: ["rbind", "nosuid", "nodev", readOnly ? "ro" : "rw"])
+        var st = stat()
+        let device = stat(source, &st) == 0 && (st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK)
+        return Mount(destination: destination, type: "none", source: source,
+                     options: ["rbind", "nosuid"] + (device ? [] : ["nodev"]) + [readOnly ? "ro" : "rw"])
+    }
+
+    /// The `hooks` object: hooks by name, each with its path, args, env and timeout.
+    var hooksJSON: [String: Any] {
+        var result: [String: [[String: Any]]] = [:]
+        for hook in hooks {
+            var entry: [String: Any] = ["path": hook.path]
+            if let args = hook.args { entry["args"] = args }
+            if let env = hook.env { entry["env"] = env }
+            if let timeout = hook.timeout { entry["timeout"] = timeout }
+            result[hook.hookName, default: []].append(entry)
+        }
+        return result
     }
 
     public var json: [String: Any] {
         let capabilities = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
-        return [
+        var json: [String: Any] = [
             "ociVersion": "1.0.2-dev",
             "root": ["path": root, "readonly": false],
             "process": [
@@ -61,6 +81,8 @@ public struct RuncSpec: Sendable {
                                 "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
             ] as [String: Any],
         ]
+        if !hooks.isEmpty { json["hooks"] = hooksJSON }
+        return json
     }
 
     public func encoded() throws -> String {
