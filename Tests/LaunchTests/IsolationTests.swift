@@ -148,4 +148,23 @@ import CommandExpectations
         #expect(next.out == "busybox fixture\n", "\(next)")
         #expect(!Files.exists(node.area + "/stages/" + (node.stages.first ?? "") + "/ROOT/fresh"), "a mount point was made in the stage")
     }
+
+    /// R1 runs as root of a user namespace, which mode bits do not stop, and P1 as the user: in both, a job that
+    /// deletes or rewrites a file of the image is refused, its /tmp takes its writes, and the next job finds the
+    /// stage as it was.
+    @Test(arguments: ["R1", "P1"]) func aJobInAnotherModeCannotChangeTheStage(_ mode: String) throws {
+        let node = try Self.node("stage-\(mode)", image: try Fixtures.busybox())
+        let first = try node.launch(["--execmode=" + mode, Self.busybox, "--", "sh", "-c",
+                                     "echo $container_execmode; rm -f /etc/fixture-release || echo refused; "
+                                     + "(echo changed > /etc/fixture-release) 2>/dev/null || echo refused; "
+                                     + "echo scratch > /tmp/note && cat /tmp/note"],
+                                    env: LaunchNode.slurmRank(0, of: 1, job: "601"))
+        try requireSuccess(first)
+        #expect(first.lines == [mode, "refused", "refused", "scratch"], "\(first)")
+
+        let next = try node.launch(["--execmode=" + mode, Self.busybox, "--", "cat", "/etc/fixture-release"],
+                                   env: LaunchNode.slurmRank(0, of: 1, job: "602"))
+        try requireSuccess(next)
+        #expect(next.out == "busybox fixture\n", "\(next)")
+    }
 }

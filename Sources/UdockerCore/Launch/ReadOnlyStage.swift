@@ -9,8 +9,9 @@ import Foundation
 /// to the host's MPI and driver at each run). Removal still works (`clean`, `--cleanup`): `FileSystem.removeTree`
 /// gives each directory back its owner's write bit before emptying it.
 ///
-/// Mode bits do not hold a process with capabilities over the user's files (uid 0 of a user namespace: R1, U1
-/// with -u 0): U1 runs a stage through a per-job writable layer (`Isolation.writableLayer`).
+/// Mode bits do not hold a process with capabilities over the user's files: U1's uid 0 of a user namespace has
+/// them, so U1 runs a stage through a per-job writable layer (`Isolation.writableLayer`). R modes are root of a
+/// user namespace too, but runc's spec drops CAP_DAC_OVERRIDE and CAP_FOWNER (RuncSpec), so the bits hold there.
 enum ReadOnlyStage {
     /// The stager's last step for a stage set up for `mode`, before `stage.done`.
     static func finish(directory: String, root: String, mode: ExecMode) throws {
