@@ -39,7 +39,7 @@ enum PublishedStaging {
         if copyFD >= 0 {
             var st = stat()
             if fstat(copyFD, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == geteuid() {
-                let digest = try digest(of: copyFD, path: copy)
+                let digest = try Digest.sha256(descriptor: copyFD, path: copy)
                 if digest == published.archiveDigest, lseek(copyFD, 0, SEEK_SET) == 0 { return (copyFD, copy) }
                 Log.warning("broadcast copy \(copy) has digest \(digest), not the manifest's \(published.archiveDigest): "
                             + "staging from \(archive)")
@@ -50,7 +50,7 @@ enum PublishedStaging {
         guard fd >= 0 else { throw UdockerError.posix("cannot read published archive", archive) }
         do {
             try PublishedFileTrust.check(descriptor: fd, path: archive)
-            let digest = try digest(of: fd, path: archive)
+            let digest = try Digest.sha256(descriptor: fd, path: archive)
             guard digest == published.archiveDigest else {
                 throw UdockerError(.invalidInput, "published archive \(archive) has digest \(digest), not the manifest's "
                                    + "\(published.archiveDigest) (corrupted or replaced): refused")
@@ -61,19 +61,6 @@ enum PublishedStaging {
             throw error
         }
         return (fd, archive)
-    }
-
-    /// One sequential read of the whole file.
-    private static func digest(of fd: Int32, path: String) throws -> String {
-        let hasher = try SHA256Hasher()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(fd, buffer.baseAddress, buffer.count)
-            if n < 0 { if errno == EINTR { continue }; throw UdockerError.posix("cannot read", path) }
-            if n == 0 { return hasher.finalize() }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-        }
     }
 }
 

@@ -50,6 +50,11 @@ public enum Digest {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw UdockerError.posix("cannot read", path) }
         defer { close(fd) }
+        return try sha256(descriptor: fd, path: path)
+    }
+
+    /// Hashes what is left to read of an open file (`path` names it in errors), in 1 MiB reads.
+    public static func sha256(descriptor fd: Int32, path: String) throws -> String {
         let hasher = try SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
