@@ -55,4 +55,18 @@ import CommandExpectations
         #expect(result.out.contains("mode: U1\n"), "\(result)")
         #expect(node.stages.isEmpty, "\(node.stages)")
     }
+
+    @Test func aDryRunOfAPublishedContainerReadsTheVerifiedArchiveAndWritesNoStage() throws {
+        let node = try LaunchNode()
+        try node.sandbox.load(Fixtures.busybox())
+        let dir = try node.sandbox.makeDirectory("published")
+        try requireSuccess(node.sandbox.run([node.launcher, "publish", "--to", dir, "--name", "bb", "fixtures/busybox:latest"]))
+        let result = try node.launch(["--dry-run", dir + "/bb.json", "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(result)
+        #expect(result.out.contains("placement: would stage \(dir)/bb@") && result.out.contains(" into \(node.area)/stages/published-"), "\(result)")
+        #expect(result.out.contains("read from the archive into a temporary directory"), "\(result)")
+        #expect(result.out.contains("\nmode: "), "\(result)")
+        #expect(node.stages.isEmpty, "\(node.stages)")
+        #expect(!Files.list(node.area).contains { $0.hasPrefix(".probe-") }, "\(Files.list(node.area))")
+    }
 }
