@@ -54,9 +54,10 @@ bundle: build
 	packaging/bundle.sh $(BUILDDIR) $(VERSION) dist
 
 # Installs the packages, builds, then loads an image made from Debian's busybox-static, creates a container
-# and runs it. Nothing is downloaded beyond the Debian packages.
+# and runs it; then two ranks of one MPI job through udocker-launch, from a Debian 12 image with Open MPI that
+# mmdebstrap makes once into $(BUILDDIR)/demo-cache. Nothing is downloaded beyond the Debian packages.
 demo: deps build
-	./examples/demo.sh $(BUILDDIR)/udocker
+	./examples/demo.sh $(BUILDDIR)/udocker $(BUILDDIR)/udocker-launch $(BUILDDIR)/demo-cache
 
 clean:
 	rm -rf .build dist

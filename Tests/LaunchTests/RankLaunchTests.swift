@@ -111,7 +111,7 @@ import CommandExpectations
         let local = ["ext2/ext3", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs"].contains(type)
         let result = try node.launch(["--dry-run", "box", "--", "true"])
         try requireSuccess(result)
-        #expect(result.out.contains(local ? "placement: in place (the repository is on node-local" : "placement: staged in "),
+        #expect(result.out.contains(local ? "placement: in place (the repository is on node-local" : "placement: would stage "),
                 "\(type): \(result)")
     }
 

@@ -32,7 +32,7 @@ struct LaunchRunRequest: Equatable {
         request.gpusPerRank = gpusPerRank
         request.mpi = try MPIMode.parse(mpi)
         let plan = try Launcher(repository: context.repository, tools: context.hostTools,
-                                environment: ProcessInfo.processInfo.environment).prepare(request)
+                                environment: ProcessInfo.processInfo.environment).prepare(request, dryRun: dryRun)
         if dryRun {
             Output.stdout(plan.report + "\n")
             return

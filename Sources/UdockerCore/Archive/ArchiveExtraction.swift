@@ -13,6 +13,8 @@ import Foundation
 final class ArchiveExtraction {
     private let root: ConfinedRoot
     private let appliesWhiteouts: Bool
+    /// A probe's: regular files it passes over are made sparse, their bytes not written.
+    private let probe: ProbeSelection?
     /// Keys of the paths this archive has written, with their parent directories.
     private var written = Set<[UInt8]>()
     /// Directory times are set last: writing into a directory changes its time.
@@ -21,9 +23,10 @@ final class ArchiveExtraction {
     private static let whiteoutPrefix = ".wh."
     private static let opaqueMarker = Array(".wh..wh..opq".utf8CString)
 
-    init(root: ConfinedRoot, appliesWhiteouts: Bool) {
+    init(root: ConfinedRoot, appliesWhiteouts: Bool, probe: ProbeSelection? = nil) {
         self.root = root
         self.appliesWhiteouts = appliesWhiteouts
+        self.probe = probe
     }
 
     func apply(_ reader: ArchiveReader) throws {
@@ -70,7 +73,12 @@ final class ArchiveExtraction {
                 openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             }
             defer { close(fd) }
-            try reader.writeData(to: fd, size: member.size)
+            if probe?.keepsData(path, member) == false {
+                // Left unread: libarchive skips the data at the next header.
+                guard ftruncate(fd, off_t(member.size ?? 0)) == 0 else { throw UdockerError.posix("cannot size", "probe file") }
+            } else {
+                try reader.writeData(to: fd, size: member.size)
+            }
             fchmod(fd, Self.fileMode(member.permissions))
             if let time = member.modificationTime { _ = futimens(fd, [time, time]) }
         case .symlink(let target):

@@ -8,16 +8,17 @@ import Foundation
 public enum LayerExtractor {
     /// Applies image layers, bottom first, onto `root` (an existing directory): whiteouts and opaque
     /// directories remove what lower layers wrote. Layers may be plain, gzip, zstd, xz or bzip2 tarballs.
-    public static func extract(layers: [String], into root: String) throws {
-        try extract(layers: layers.map(ArchiveSource.file), into: root)
+    /// With `probe`, only the files it selects are written with their bytes (`ProbeSelection`).
+    public static func extract(layers: [String], into root: String, probe: ProbeSelection? = nil) throws {
+        try extract(layers: layers.map(ArchiveSource.file), into: root, probe: probe)
     }
 
-    public static func extract(layers: [ArchiveSource], into root: String) throws {
+    public static func extract(layers: [ArchiveSource], into root: String, probe: ProbeSelection? = nil) throws {
         let confined = try ConfinedRoot(path: root)
         for layer in layers {
             Log.verbose("extracting: \(layer)")
             do {
-                try ArchiveExtraction(root: confined, appliesWhiteouts: true).apply(ArchiveReader(layer))
+                try ArchiveExtraction(root: confined, appliesWhiteouts: true, probe: probe).apply(ArchiveReader(layer))
             } catch let error as UdockerError {
                 throw UdockerError(error.code, "cannot extract layer \(name(of: layer)): \(error.description)")
             }

@@ -84,15 +84,20 @@ public struct Launcher: Sendable {
         var description: String
         var stage: StagedContainer?
         var choice: LaunchModeChoice
+        /// A dry run's stand-in for a stage not made (`StageProbe`), and where the stage would be.
+        var probe: (StageProbe, stageDirectory: String)?
     }
 
-    public func prepare(_ request: LaunchRequest) throws -> LaunchPlan {
+    /// With `dryRun`, the plan is only to be printed: nothing is staged, a stage not yet made is decided from a
+    /// probe of the target's files (`StageProbe`), and the plan names the stage's path as a staged run would.
+    public func prepare(_ request: LaunchRequest, dryRun: Bool = false) throws -> LaunchPlan {
         // Everything that can fail without the container's files fails here, before anything is staged.
         let rank = try RankContext.detect(environment)
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
         let gpus = try gpuShare(request, rank: rank)
         let area = try StageArea.choose(explicit: request.scratch, environment: environment)
-        let placement = try place(request, rank: rank, area: area)
+        let placement = try place(request, rank: rank, area: area, dryRun: dryRun)
+        defer { placement.probe?.0.remove() }
         var options = request.options
         options.mpi = request.mpi
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
@@ -111,6 +116,11 @@ public struct Launcher: Sendable {
                                          inheritedDescriptors: OpenDescriptors.inheritableCount())
         var (run, plan) = try RunPlanner(preparation: preparation, config: repository.config, tools: tools)
             .plan(placement.source, mode: placement.choice.mode, options: options)
+        if let (probe, stageDirectory) = placement.probe {
+            plan.arguments = plan.arguments.map {
+                $0.replacingOccurrences(of: probe.root, with: stageDirectory + "/ROOT").replacingOccurrences(of: probe.directory, with: stageDirectory)
+            }
+        }
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
             if plan.isolation != nil { plan.isolation?.writableLayer = stage.directory + "/.layer" }
@@ -132,7 +142,7 @@ public struct Launcher: Sendable {
         return "\(placement.description), mode \(placement.choice.mode.rawValue)"
     }
 
-    func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
+    func place(_ request: LaunchRequest, rank: RankContext, area: StageArea, dryRun: Bool = false) throws -> Placement {
         let target = try resolve(request.target)
         var request = request
         let asked = request.execMode
@@ -162,6 +172,7 @@ public struct Launcher: Sendable {
         if let requested = wanted, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
             key += "-" + requested.rawValue
         }
+        if dryRun { return try decideWithoutStaging(target, key: key, stager: stager, request: request, linkless: linkless, host: host) }
         var made = false
         let staged = try stager.ensure(target, key: key) { staged in
             made = true
@@ -171,6 +182,33 @@ public struct Launcher: Sendable {
             ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host())
         return Placement(source: .stage(directory: staged.directory), description: (made ? "staged in " : "reused the stage in ") + staged.directory,
                          stage: staged, choice: choice)
+    }
+
+    /// A dry run's placement: from the node's finished stage when there is one (held, only read), else from a
+    /// probe of the target's files, saying what would be staged where.
+    func decideWithoutStaging(_ target: LaunchTarget, key: String, stager: NodeStage, request: LaunchRequest,
+                              linkless: LaunchModeChoice?, host: () -> LaunchModeChoice.HostFacts) throws -> Placement {
+        var stage = StagedContainer(key: key, directory: stager.area.stageDir(key))
+        if let hold = try StageHold.take(stage) {
+            stage.hold = hold
+            let choice = try request.execMode.map(Self.requested) ?? linkless ?? Self.recordedChoice(stage)
+                ?? LaunchModeChoice.choose(root: stage.root, stateDir: stage.directory, host: host())
+            return Placement(source: .stage(directory: stage.directory), description: "would reuse the stage in " + stage.directory,
+                             stage: stage, choice: choice)
+        }
+        let probe = try StageProbe.make(target, repository: repository, area: stager.area)
+        do {
+            let choice = try request.execMode.map(Self.requested) ?? linkless
+                ?? LaunchModeChoice.choose(root: probe.root, stateDir: probe.directory, host: host())
+            let size = probe.stagedSize.map { " (\($0))" } ?? ""
+            return Placement(source: .stage(directory: probe.directory),
+                             description: "would stage \(target.description) into \(stage.directory)\(size); nothing staged: "
+                                 + "decided from \(probe.source)",
+                             stage: nil, choice: choice, probe: (probe, stage.directory))
+        } catch {
+            probe.remove()
+            throw error
+        }
     }
 
     /// A container by id or name, else an image in the repository (the launcher never pulls: 64 ranks would).

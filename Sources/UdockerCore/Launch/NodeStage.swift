@@ -159,8 +159,8 @@ public struct NodeStage: Sendable {
 
     /// An image as a container directory: its layers extracted into `directory`/ROOT (which exists), its name
     /// and config beside it. (`publish` builds its containers the same way.)
-    static func materialize(_ image: StoredImage, into directory: String) throws {
-        try LayerExtractor.extract(layers: image.layerFiles, into: directory + "/ROOT")
+    static func materialize(_ image: StoredImage, into directory: String, probe: ProbeSelection? = nil) throws {
+        try LayerExtractor.extract(layers: image.layerFiles, into: directory + "/ROOT", probe: probe)
         try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
         if let config = try? image.configJSON() {
             try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)

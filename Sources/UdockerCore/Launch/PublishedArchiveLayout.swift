@@ -7,11 +7,11 @@ import Foundation
 /// where one of udocker's files belongs — refuses the archive: only the stager writes `stage.done`, and `.inuse`
 /// is the stage's lock.
 enum PublishedArchiveLayout {
-    /// Extracts `source` into `directory`, whose `ROOT/` exists.
-    static func extract(_ source: ArchiveSource, into directory: String) throws {
+    /// Extracts `source` into `directory`, whose `ROOT/` exists (ROOT's files as `probe` selects, with one).
+    static func extract(_ source: ArchiveSource, into directory: String, probe: ProbeSelection? = nil) throws {
         let reader = try ArchiveReader(source)
         let beside = ArchiveExtraction(root: try ConfinedRoot(path: directory), appliesWhiteouts: false)
-        let root = ArchiveExtraction(root: try ConfinedRoot(path: directory + "/ROOT"), appliesWhiteouts: false)
+        let root = ArchiveExtraction(root: try ConfinedRoot(path: directory + "/ROOT"), appliesWhiteouts: false, probe: probe)
         while let member = try reader.next() {
             do {
                 switch try route(member) {

@@ -8,14 +8,15 @@ import Foundation
 /// again, hashing it once more, so that a file changed in between fails the staging too (and `NodeStage`
 /// removes what was extracted). What the archive may hold: `PublishedArchiveLayout`.
 enum PublishedStaging {
-    static func extract(_ published: PublishedContainer, archive: String, scratch: String, into directory: String) throws {
+    static func extract(_ published: PublishedContainer, archive: String, scratch: String, into directory: String,
+                        probe: ProbeSelection? = nil) throws {
         let (fd, source) = try verifiedSource(published, archive: archive, scratch: scratch)
         defer { close(fd) }
         Log.verbose("staging \(published.name) from \(source)")
         let pump = try DigestingPump(from: fd)
         var extractionError: Error?
         do {
-            try PublishedArchiveLayout.extract(.descriptor(pump.output), into: directory)
+            try PublishedArchiveLayout.extract(.descriptor(pump.output), into: directory, probe: probe)
         } catch {
             extractionError = error
         }
