@@ -101,7 +101,7 @@ public struct Launcher: Sendable {
             try CDIRankDevices.assign(&options, registry: cdi, visible: visible,
                                       pool: NvidiaRankDevices.pool(gpuCount: gpus.count, environment: environment),
                                       sharedNamespace: request.join && rank.localSize > 1 && placement.choice.mode == .U1,
-                                      ownDevDirectory: placement.choice.mode.family == .runc)
+                                      ownDevDirectory: placement.choice.mode.family == .runc, environment: environment)
         }
         let pinning = try pin(request.bind, rank: rank, nearGPU: gpus.near)
         if let cpus = pinning.cpus { options.cpuSet = CPUSet.format(cpus) }
@@ -113,7 +113,15 @@ public struct Launcher: Sendable {
             .plan(placement.source, mode: placement.choice.mode, options: options)
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
-            if plan.isolation != nil { plan.isolation?.writableLayer = stage.directory + "/.layer" }
+            if plan.isolation != nil {
+                plan.isolation?.writableLayer = stage.directory + "/.layer"
+                // The stage's ROOT is frozen: CDI hooks' links are made in the namespace's layer instead.
+                plan.preparation.removeAll { step in
+                    guard case .volumeLinks(let links) = step, links.record.hasSuffix("/" + CDIApplication.linksRecord) else { return false }
+                    plan.isolation?.links = links.links
+                    return true
+                }
+            }
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
         if request.join && rank.localSize > 1, let isolation = plan.isolation {
