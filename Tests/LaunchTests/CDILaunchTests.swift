@@ -38,6 +38,10 @@ import CommandExpectations
             #expect(Array(shared[rank].lines.dropFirst()) == Self.expected(rank: rank, bound: [0, 1]), "rank \(rank): \(shared[rank])")
         }
 
+        let dryRun = try node.launch(["--dry-run"] + flags + [Self.image, "--", "true"], env: env(1))
+        #expect(dryRun.status == 0 && dryRun.out.contains("gpus: CUDA_VISIBLE_DEVICES=1\nnvidia: by CDI, nvidia.com/gpu=1 "
+                                                           + "(the namespace binds the step's GPUs)\n"), "\(dryRun)")
+
         // Each rank in its own namespace binds only its own GPU.
         let own = try node.launchTogether(2, flags + ["--join=no", Self.image, "--", "sh", "-c", Self.report]) { rank in
             env(rank).merging(["SLURM_JOB_ID": "101"]) { $1 }
