@@ -122,6 +122,28 @@ import Testing
         #expect(error?.message.contains("driver \(FakeNvidiaDriver.staleVersion)") == true)
     }
 
+    @Test func theCDISpecFromTheDiscoveryHasADevicePerGPUAndAll() throws {
+        try FakeNvidiaDriver.complete(at: dir)
+        try Files.write("", to: dir + "/dev/nvidia1")
+        let driver = try NvidiaDriver.discover(roots(), identity: Self.x86_64)
+        let spec = NvidiaCDISpec.make(driver: driver)
+        #expect(spec.kind == "nvidia.com/gpu" && spec.devices.map(\.name) == ["0", "1", "all"])
+        #expect(spec.devices.map { $0.containerEdits.deviceNodes?.map(\.path) ?? [] } == [["/dev/nvidia0"], ["/dev/nvidia1"], ["/dev/nvidia0", "/dev/nvidia1"]])
+        #expect(spec.devices[1].containerEdits.deviceNodes?.first?.hostPath == dir + "/dev/nvidia1")
+        let common = try #require(spec.containerEdits)
+        #expect(common.deviceNodes?.map(\.path) == ["/dev/nvidia-uvm", "/dev/nvidiactl"])
+        // The same files at the same places as the discovery binds them, read-only, and the caps directory.
+        let binds = NvidiaBinding(driver: driver, bindDevices: false).binds
+        #expect(common.mounts?.filter(\.readOnly).map { RunOptions.Volume(hostPath: $0.hostPath, containerPath: $0.containerPath, readOnly: true) } == binds)
+        #expect(common.mounts?.contains { $0.containerPath == "/dev/nvidia-caps" && !$0.readOnly } == true)
+        #expect(common.hooks?.map { $0.args ?? [] } == [["nvidia-ctk", "hook", "update-ldcache", "--folder", NvidiaBinding.libraryDirectory]])
+        // What it writes is a spec udocker reads.
+        let text = try NvidiaCDISpec.yaml(spec, driverVersion: driver.version)
+        try Files.makeDirectory(dir + "/cdi")
+        try Files.write(text, to: dir + "/cdi/nvidia.yaml")
+        #expect(try CDISpecLoading.load(dir + "/cdi/nvidia.yaml") == spec)
+    }
+
     // MARK: the binds each mode gets
 
     func nvidiaBinding(bindDevices: Bool) throws -> NvidiaBinding {
