@@ -60,6 +60,27 @@ import Testing
         #expect(driver.devices.map(\.name) == ["/dev/nvidia-caps", "/dev/nvidia-uvm", "/dev/nvidia0", "/dev/nvidiactl"])
     }
 
+    @Test func theRealGPUMachinesLayoutIsFound() throws {
+        // As on the GPU machine of the first real run: no cache entry for the driver, libraries in
+        // /usr/local/nvidia/lib64 and /lib, the utilities in /usr/local/nvidia/bin.
+        let driver = try FakeNvidiaDriver(at: dir)
+        try driver.writeVersionFile(Self.version)
+        try driver.library("libcuda.so.1", file: "libcuda.so.\(Self.version)", in: "/usr/local/nvidia/lib64", cudaValue: 12080)
+        try driver.library("libnvidia-ml.so.1", file: "libnvidia-ml.so.\(Self.version)", in: "/usr/local/nvidia/lib64")
+        try driver.library("libnvidia-ptxjitcompiler.so.1", file: "libnvidia-ptxjitcompiler.so.\(Self.version)", in: "/lib")
+        try driver.library("libnvidia-nvvm.so.4", file: "libnvidia-nvvm.so.\(Self.version)", in: "/lib")
+        try driver.program("nvidia-smi", in: "/usr/local/nvidia/bin")
+        let found = try NvidiaDriver.discover(roots(), identity: Self.x86_64)
+        #expect(found.version == Self.version)
+        #expect(found.libraries.sorted { $0.name < $1.name } == [
+            .init(name: "libcuda.so.1", path: dir + "/usr/local/nvidia/lib64/libcuda.so.\(Self.version)"),
+            .init(name: "libnvidia-ml.so.1", path: dir + "/usr/local/nvidia/lib64/libnvidia-ml.so.\(Self.version)"),
+            .init(name: "libnvidia-nvvm.so.4", path: dir + "/lib/libnvidia-nvvm.so.\(Self.version)"),
+            .init(name: "libnvidia-ptxjitcompiler.so.1", path: dir + "/lib/libnvidia-ptxjitcompiler.so.\(Self.version)"),
+        ])
+        #expect(found.programs == [.init(name: "nvidia-smi", path: dir + "/usr/local/nvidia/bin/nvidia-smi")])
+    }
+
     @Test func aStaleLibraryOfAnotherDriverIsRefusedEvenWhereLdconfigPointsToIt() throws {
         try FakeNvidiaDriver.complete(at: dir, libraryDirectory: "/usr/lib/x86_64-linux-gnu", lib32: nil)
         let driver = try FakeNvidiaDriver(at: dir)
@@ -99,6 +120,28 @@ import Testing
         let error = #expect(throws: UdockerError.self) { try NvidiaDriver.discover(self.roots(), identity: Self.x86_64) }
         #expect(error?.message.contains("none of its libraries was found") == true)
         #expect(error?.message.contains("driver \(FakeNvidiaDriver.staleVersion)") == true)
+    }
+
+    @Test func theCDISpecFromTheDiscoveryHasADevicePerGPUAndAll() throws {
+        try FakeNvidiaDriver.complete(at: dir)
+        try Files.write("", to: dir + "/dev/nvidia1")
+        let driver = try NvidiaDriver.discover(roots(), identity: Self.x86_64)
+        let spec = NvidiaCDISpec.make(driver: driver)
+        #expect(spec.kind == "nvidia.com/gpu" && spec.devices.map(\.name) == ["0", "1", "all"])
+        #expect(spec.devices.map { $0.containerEdits.deviceNodes?.map(\.path) ?? [] } == [["/dev/nvidia0"], ["/dev/nvidia1"], ["/dev/nvidia0", "/dev/nvidia1"]])
+        #expect(spec.devices[1].containerEdits.deviceNodes?.first?.hostPath == dir + "/dev/nvidia1")
+        let common = try #require(spec.containerEdits)
+        #expect(common.deviceNodes?.map(\.path) == ["/dev/nvidia-uvm", "/dev/nvidiactl"])
+        // The same files at the same places as the discovery binds them, read-only, and the caps directory.
+        let binds = NvidiaBinding(driver: driver, bindDevices: false).binds
+        #expect(common.mounts?.filter(\.readOnly).map { RunOptions.Volume(hostPath: $0.hostPath, containerPath: $0.containerPath, readOnly: true) } == binds)
+        #expect(common.mounts?.contains { $0.containerPath == "/dev/nvidia-caps" && !$0.readOnly } == true)
+        #expect(common.hooks?.map { $0.args ?? [] } == [["nvidia-ctk", "hook", "update-ldcache", "--folder", NvidiaBinding.libraryDirectory]])
+        // What it writes is a spec udocker reads.
+        let text = try NvidiaCDISpec.yaml(spec, driverVersion: driver.version)
+        try Files.makeDirectory(dir + "/cdi")
+        try Files.write(text, to: dir + "/cdi/nvidia.yaml")
+        #expect(try CDISpecLoading.load(dir + "/cdi/nvidia.yaml") == spec)
     }
 
     // MARK: the binds each mode gets
@@ -195,6 +238,40 @@ struct NvidiaRankDevicesTests {
         #expect(try NvidiaRankDevices.visibleDevices(localRank: 5, gpusPerRank: nil, gpuCount: 8,
                                                      environment: ["CUDA_VISIBLE_DEVICES": "5", "SLURM_GPUS_PER_TASK": "1"]) == "5")
         #expect(try NvidiaRankDevices.visibleDevices(localRank: 1, gpusPerRank: nil, gpuCount: 8, environment: ["CUDA_VISIBLE_DEVICES": "0,1"]) == nil)
+    }
+
+    static func gpuRegistry(_ names: [String]) -> CDIRegistry {
+        let spec = CDISpec(cdiVersion: "0.6.0", kind: CDIRankDevices.nvidiaKind,
+                           devices: names.map { CDISpec.Device(name: $0, containerEdits: .init()) })
+        return CDIRegistry(sources: [.init(spec: spec, file: "/etc/cdi/nvidia.yaml")],
+                           providers: Dictionary(uniqueKeysWithValues: names.map { (CDIDeviceName(kind: CDIRankDevices.nvidiaKind, name: $0), 0) }))
+    }
+
+    @Test func cdiGPUsAreTheHostsAndTheSharedNamespaceBindsTheStepsInOneOrder() throws {
+        let registry = Self.gpuRegistry(["0", "1", "2", "3", "4", "5", "all"])
+        // Under SLURM's device cgroup: the step sees its GPUs as 0,1; they are the host's 4,5.
+        let cgroup = ["CUDA_VISIBLE_DEVICES": "0,1", "SLURM_STEP_GPUS": "4,5"]
+        #expect(CDIRankDevices.specNames(["1"], environment: cgroup) == ["5"])
+        #expect(CDIRankDevices.specNames(["1"], environment: ["CUDA_VISIBLE_DEVICES": "4,5", "SLURM_STEP_GPUS": "4,5"]) == ["1"])
+        var shared = [RunOptions(), RunOptions()]
+        for rank in 0..<2 {
+            try CDIRankDevices.assign(&shared[rank], registry: registry, visible: String(rank), pool: ["0", "1"],
+                                      sharedNamespace: true, ownDevDirectory: false, environment: cgroup)
+        }
+        #expect(shared.map { $0.cdiDevices.map(\.description) } == [["nvidia.com/gpu=4"], ["nvidia.com/gpu=5"]])
+        #expect(shared[0].cdiStepDevices == shared[1].cdiStepDevices && shared[0].cdiStepDevices.map(\.name) == ["4", "5"])
+        // An R mode's /dev has only the rank's GPU: CUDA numbers it 0.
+        var runc = RunOptions()
+        runc.environment = ["CUDA_VISIBLE_DEVICES=3"]
+        try CDIRankDevices.assign(&runc, registry: registry, visible: "3", pool: ["0", "1", "2", "3"],
+                                  sharedNamespace: false, ownDevDirectory: true, environment: [:])
+        #expect(runc.cdiDevices.map(\.name) == ["3"] && runc.environment == ["CUDA_VISIBLE_DEVICES=0"])
+        let missing = #expect(throws: UdockerError.self) {
+            var options = RunOptions()
+            try CDIRankDevices.assign(&options, registry: Self.gpuRegistry(["0"]), visible: "1", pool: ["0", "1"],
+                                      sharedNamespace: false, ownDevDirectory: false, environment: [:])
+        }
+        #expect(missing?.message == "GPU 1 has no CDI device nvidia.com/gpu=1 (the specs define 0)")
     }
 
     @Test func gpuLocalityOnAHostWithoutNvidiaGPUsIsEmpty() throws {

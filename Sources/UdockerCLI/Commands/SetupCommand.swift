@@ -11,9 +11,26 @@ struct SetupCommand: ParsableCommand {
     @Flag(name: .customLong("purge"), help: "Remove what udocker added to the container.") var purge = false
     @Flag(name: .customLong("fixperm"), help: "Make every file owner-writable again.") var fixperm = false
     @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver at every run.") var nvidia = false
-    @Argument(help: "Container id or name.") var container: String
+    @Flag(name: .customLong("cdi"), help: "With --nvidia and no container: write a CDI spec for nvidia.com/gpu from the driver discovery.")
+    var cdi = false
+    @Option(name: .customLong("cdi-spec"), help: "Where --cdi writes the spec (default: ~/.udocker/cdi/nvidia.yaml, or $UDOCKER_DIR/cdi/nvidia.yaml).")
+    var cdiSpec: String?
+    @Argument(help: "Container id or name.") var container: String?
 
     func run() throws {
+        let environment = ProcessInfo.processInfo.environment
+        if cdi || cdiSpec != nil {
+            guard nvidia, container == nil, execmode == nil, !(force || purge || fixperm) else {
+                throw UdockerError(.invalidInput, "setup --cdi writes a host's spec: use it as `setup --nvidia --cdi [--cdi-spec=FILE]`, with no container")
+            }
+            guard let path = cdiSpec ?? NvidiaCDISpec.defaultPath(environment: environment) else {
+                throw UdockerError(.invalidInput, "setup --nvidia --cdi: no HOME or UDOCKER_DIR for the default spec path; give --cdi-spec=FILE")
+            }
+            try NvidiaCDISpec.write(to: path, roots: .host(environment: environment),
+                                    identity: ElfIdentity(path: "/proc/self/exe") ?? ElfIdentity(elfClass: 2, byteOrder: 1, machine: 62))
+            return
+        }
+        guard let container else { throw ValidationError("Missing expected argument '<container>'") }
         let context = try Context.get()
         let id = try context.containers.resolve(container)
         let repository = context.repository
@@ -26,7 +43,7 @@ struct SetupCommand: ParsableCommand {
 
         if purge { try setup.purge(containerDir: containerDir, root: root, lock: lock) }
         if fixperm { ModeSetup.fixPermissions(root: root) }
-        if nvidia { try NvidiaBinding.record(containerDir: containerDir, root: root, roots: .host(environment: ProcessInfo.processInfo.environment)) }
+        if nvidia { try NvidiaBinding.record(containerDir: containerDir, root: root, roots: .host(environment: environment)) }
         guard let execmode else {
             if !(purge || fixperm || nvidia) || force {
                 Output.stdout("execmode: \(try modes.mode(of: id).rawValue)\n")

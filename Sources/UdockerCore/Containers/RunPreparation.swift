@@ -232,7 +232,7 @@ public struct RunPreparation: Sendable {
             own.append(CDIDeviceName(kind: CDIRankDevices.nvidiaKind, name: "all"))
         }
         guard !own.isEmpty else { return (nil, false) }
-        let step = options.cdiStepDevices.filter { !own.contains($0) }
+        let step = options.cdiStepDevices
         let application = try CDIApplication.make(own: registry.edits(for: own), step: step.isEmpty ? CDIEdits() : registry.edits(for: step),
                                                   mode: mode, root: root, containerDir: containerDir, existingBinds: binds)
         return (application, nvidiaByCDI)

@@ -12,8 +12,9 @@ import Foundation
 ///   state on stdin); elsewhere, and in R modes when the hook program is not on this host, the NVIDIA Container
 ///   Toolkit's well-known hooks are done by udocker (`CDIKnownHook`); any other hook is a warning naming it.
 ///
-/// `own` are the run's devices; `step` the other GPUs of a step whose ranks share one U1 namespace, bound (and
-/// linked) the same for every rank so they share one namespace, but whose env is not applied.
+/// `own` are the run's devices; `step` all the GPUs of a step whose ranks share one U1 namespace, in the step's
+/// order: bound (and linked) first and the same for every rank, so that they make one namespace (its key is
+/// the binds in order), but only `own`'s env (and library path) is applied.
 public struct CDIApplication: Sendable, Equatable {
     public var binds: [RunOptions.Volume] = []
     /// Whether the host's /dev (a sysdir bind) is to be replaced by `devBinds`.
@@ -35,8 +36,8 @@ public struct CDIApplication: Sendable, Equatable {
         var application = CDIApplication()
         let recorded = Set(VolumeLinks.decode((try? FileSystem.readString(containerDir + "/" + linksRecord)) ?? "").keys)
         let hostDev = existingBinds.contains { $0.hostPath == "/dev" && $0.containerPath == "/dev" }
-        var all = own
-        all.merge(step)
+        var all = step
+        all.merge(own)
 
         for item in all.mounts {
             application.binds.append(RunOptions.Volume(hostPath: item.value.hostPath, containerPath: item.value.containerPath,
@@ -112,9 +113,18 @@ public struct CDIApplication: Sendable, Equatable {
         return result
     }
 
-    /// LD_LIBRARY_PATH with the hooks' directories first, then the env edits.
+    /// LD_LIBRARY_PATH with the hooks' directories first, then the env edits; the NVIDIA utilities' directory
+    /// last on PATH when a spec mounts programs there (as `setup --nvidia --cdi` writes it: a spec's env can only
+    /// replace a variable, not extend it).
     public func apply(to environment: inout EnvironmentList) {
         for entry in env { environment.set(entry) }
+        let programs = NvidiaBinding.programDirectory
+        if binds.contains(where: { $0.containerPath.hasPrefix(programs + "/") }) {
+            let path = environment.value("PATH").flatMap { $0.isEmpty ? nil : $0 }
+            if !(path ?? "").split(separator: ":").contains(Substring(programs)) {
+                environment.set("PATH", (path.map { $0 + ":" } ?? "") + programs)
+            }
+        }
         guard !libraryDirectories.isEmpty else { return }
         let current = environment.value("LD_LIBRARY_PATH").flatMap { $0.isEmpty ? nil : $0 }
         environment.set("LD_LIBRARY_PATH", (libraryDirectories + (current.map { [$0] } ?? [])).joined(separator: ":"))

@@ -64,6 +64,9 @@ public struct Isolation: Sendable, Equatable {
     /// A directory outside ROOT on which the namespace mounts the tmpfs of a writable layer over ROOT, which
     /// itself stays unchanged (a launcher stage: WritableLayer). nil writes to ROOT itself.
     public var writableLayer: String?
+    /// Symbolic links (CDI create-symlinks hooks) made inside the namespace after the binds, in its writable
+    /// layer: a launcher stage's frozen ROOT cannot take them. `hostPath` is the link's target.
+    public var links: [VolumeLinks.Link] = []
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid

@@ -49,6 +49,7 @@ enum UserNamespace {
             }
             if bind.readOnly { try remountReadOnly(target) }
         }
+        for link in isolation.links { try makeLink(link, paths: paths, root: isolation.root) }
         if sealRoot {
             if !isolation.binds.contains(where: { $0.target == "/tmp" }), FileSystem.isDirectory(isolation.root + "/tmp") {
                 guard WritableLayer.mountFileSystem("tmpfs", at: isolation.root + "/tmp", flags: UInt(MS_NOSUID | MS_NODEV), options: "mode=1777") else {
@@ -85,6 +86,15 @@ enum UserNamespace {
     }
 
     /// A directory for a directory, an empty file for anything else (a file can only be bound on a file).
+    /// A link of this namespace's own; what the image has at that path itself is left as it is.
+    private static func makeLink(_ link: VolumeLinks.Link, paths: ContainerPaths, root: String) throws {
+        let parent = paths.hostPath(Paths.dirname(link.containerPath)) ?? root + Paths.dirname(link.containerPath)
+        let path = parent + "/" + Paths.basename(link.containerPath)
+        if FileSystem.isSymlink(path) { unlink(path) } else if FileSystem.exists(path) { return }
+        try FileSystem.makeDirectories(parent)
+        guard symlink(link.hostPath, path) == 0 else { throw UdockerError.posix("U1: cannot link \(link.hostPath) at", link.containerPath) }
+    }
+
     private static func makeMountPoint(_ target: String, like source: String) throws {
         if FileSystem.exists(target) { return }
         if FileSystem.isDirectoryFollowingLinks(source) {

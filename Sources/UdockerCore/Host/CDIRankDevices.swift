@@ -19,27 +19,45 @@ public enum CDIRankDevices {
         return registry.hasKind(nvidiaKind) ? registry : nil
     }
 
-    /// Sets the rank's CDI GPUs in `options` for its share `visible` (CUDA_VISIBLE_DEVICES's value) of `pool`.
-    /// `sharedNamespace`: the other GPUs of the pool are bound too. `ownDevDirectory`: the container's /dev is
-    /// its runtime's (R modes), where only its own GPUs appear, numbered from 0 as CUDA sees them: there the
-    /// host's numbering in CUDA_VISIBLE_DEVICES would be wrong and is dropped.
+    /// Sets the rank's CDI GPUs in `options` for its share `visible` (CUDA_VISIBLE_DEVICES's value) of `pool`,
+    /// both numbered as the step sees them (see `specNames`). `sharedNamespace`: every GPU of the pool is bound,
+    /// in the pool's order, so that all the step's ranks make the same namespace. `ownDevDirectory`: the
+    /// container's /dev is its runtime's (R modes), where only its own GPUs appear, numbered from 0 as CUDA sees
+    /// them: CUDA_VISIBLE_DEVICES is renumbered so (the host's numbers would select nothing or the wrong GPU).
     public static func assign(_ options: inout RunOptions, registry: CDIRegistry, visible: String, pool: [String],
-                              sharedNamespace: Bool, ownDevDirectory: Bool) throws {
-        func device(_ index: String) throws -> CDIDeviceName {
-            let name = CDIDeviceName(kind: nvidiaKind, name: index)
-            guard registry.deviceNames(kind: nvidiaKind).contains(index) else {
-                throw UdockerError(.notFound, "GPU \(index) has no CDI device \(name) (the specs define "
-                                   + registry.deviceNames(kind: nvidiaKind).joined(separator: " ") + ")")
+                              sharedNamespace: Bool, ownDevDirectory: Bool, environment: [String: String]) throws {
+        let defined = registry.deviceNames(kind: nvidiaKind)
+        func devices(_ entries: [String]) throws -> [CDIDeviceName] {
+            try specNames(entries, environment: environment).map { name in
+                let device = CDIDeviceName(kind: nvidiaKind, name: name)
+                guard defined.contains(name) else {
+                    throw UdockerError(.notFound, "GPU \(name) has no CDI device \(device) (the specs define \(defined.joined(separator: " ")))")
+                }
+                return device
             }
-            return name
         }
-        let own = try visible.split(separator: ",").map { try device(String($0)) }
+        let shareEntries = visible.split(separator: ",").map(String.init)
+        let own = try devices(shareEntries)
         options.cdiDevices.removeAll { $0.kind == nvidiaKind }
         options.cdiDevices += own
         if sharedNamespace {
-            options.cdiStepDevices = try pool.filter { index in !own.contains { $0.name == index } }.map(device)
+            options.cdiStepDevices = try devices(pool)
         } else if ownDevDirectory {
             options.environment.removeAll { $0 == "CUDA_VISIBLE_DEVICES=" + visible }
+            options.environment.insert("CUDA_VISIBLE_DEVICES=" + (0..<shareEntries.count).map(String.init).joined(separator: ","), at: 0)
         }
+    }
+
+    /// The spec's names of GPUs numbered as the step sees them. The specs name GPUs by the host's index (as
+    /// nvidia-smi numbers them) or UUID. Under SLURM's device cgroup CUDA_VISIBLE_DEVICES counts the step's GPUs
+    /// from 0 while SLURM_STEP_GPUS has their host indices, entry for entry; where the two lists differ in
+    /// length, or SLURM_STEP_GPUS is absent, the entries are the host's already.
+    public static func specNames(_ entries: [String], environment: [String: String]) -> [String] {
+        func list(_ name: String) -> [String] {
+            (environment[name] ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        }
+        let step = list("CUDA_VISIBLE_DEVICES"), host = list("SLURM_STEP_GPUS")
+        guard !step.isEmpty, step.count == host.count else { return entries }
+        return entries.map { entry in step.firstIndex(of: entry).map { host[$0] } ?? entry }
     }
 }

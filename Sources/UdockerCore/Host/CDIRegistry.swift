@@ -1,7 +1,8 @@
 import Foundation
 
-/// The CDI devices of this host: every spec file in the spec directories (/etc/cdi, then /var/run/cdi, unless
-/// `--cdi-spec-dir` or UDOCKER_CDI_SPEC_DIRS names others), and the edits a set of devices asks for. As CDI's
+/// The CDI devices of this host: every spec file in the spec directories (/etc/cdi, /var/run/cdi, then the
+/// user's own, where `udocker setup --nvidia --cdi` writes, unless `--cdi-spec-dir` or UDOCKER_CDI_SPEC_DIRS
+/// names others), and the edits a set of devices asks for. As CDI's
 /// own registry does, a later directory takes precedence over an earlier one for a device both define; two
 /// files of one directory that define the same device are an error.
 public struct CDIRegistry: Sendable {
@@ -17,13 +18,22 @@ public struct CDIRegistry: Sendable {
     /// For each qualified device name, the index in `sources` of the spec that provides it.
     var providers: [CDIDeviceName: Int]
 
-    /// `--cdi-spec-dir` (repeatable), else UDOCKER_CDI_SPEC_DIRS (colon-separated), else the defaults.
+    /// `--cdi-spec-dir` (repeatable), else UDOCKER_CDI_SPEC_DIRS (colon-separated), else the defaults and the
+    /// user's own directory.
     public static func directories(explicit: [String], environment: [String: String]) -> [String] {
         if !explicit.isEmpty { return explicit.map(Paths.trimTrailingSlashes) }
         if let list = environment["UDOCKER_CDI_SPEC_DIRS"] {
             return list.split(separator: ":").map { Paths.trimTrailingSlashes(String($0)) }.filter { !$0.isEmpty }
         }
-        return defaultDirectories
+        return defaultDirectories + (userDirectory(environment: environment).map { [$0] } ?? [])
+    }
+
+    /// UDOCKER_DIR/cdi, else ~/.udocker/cdi: searched last, so a spec the user wrote there (`udocker setup
+    /// --nvidia --cdi`) takes precedence over the site's for a device both define.
+    public static func userDirectory(environment: [String: String]) -> String? {
+        let top = environment["UDOCKER_DIR"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? environment["HOME"].flatMap { $0.isEmpty ? nil : $0 + "/.udocker" }
+        return top.map { Paths.trimTrailingSlashes($0) + "/cdi" }
     }
 
     /// Reads every spec of `directories` (a directory that does not exist has none). The first bad spec is an error.

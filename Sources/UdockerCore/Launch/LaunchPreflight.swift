@@ -16,7 +16,12 @@ struct LaunchPreflight {
         if let share = request.gpusPerRank, share < 1 {
             throw UdockerError(.invalidInput, "invalid --gpus-per-rank: \(share) (at least 1)")
         }
-        if request.gpu || options.nvidia { _ = try NvidiaDriver.version(.host(environment: environment)) }
+        // The driver comes from a CDI spec for nvidia.com/gpu when there is one (read here, so a bad spec is
+        // one line before staging), else from the discovery, which needs a loaded driver.
+        if request.gpu || options.nvidia || !options.cdiDevices.isEmpty {
+            let cdi = try CDIRankDevices.registry(options, environment: environment)
+            if (request.gpu || options.nvidia) && cdi == nil { _ = try NvidiaDriver.version(.host(environment: environment)) }
+        }
         for volume in options.volumes {
             guard FileSystem.exists(volume.hostPath) else { throw UdockerError(.notFound, "invalid host volume path: \(volume.hostPath)") }
             guard volume.containerPath != "/" else { throw UdockerError(.invalidInput, "invalid container volume path: /") }

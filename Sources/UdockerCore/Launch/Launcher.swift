@@ -47,6 +47,8 @@ public struct LaunchPlan: Sendable {
     /// CUDA_VISIBLE_DEVICES given to this rank, when the job gives each rank its own GPUs.
     public var gpus: String?
     public var nvidia: Bool
+    /// The rank's nvidia.com/gpu CDI devices when a spec gives the driver (else the discovery does).
+    public var nvidiaCDI: [CDIDeviceName]? = nil
     public var mpi: MPIDecision
     public var exec: ExecPlan
 
@@ -57,7 +59,12 @@ public struct LaunchPlan: Sendable {
         lines += mode.reasons.map { "  " + $0 }
         lines.append("cpus: \(pinning.cpus.map(CPUSet.format) ?? "unchanged") (\(pinning.reason))")
         if let gpus { lines.append("gpus: CUDA_VISIBLE_DEVICES=\(gpus)") }
-        if nvidia { lines.append("nvidia: the host driver is bound at \(NvidiaBinding.libraryDirectory)") }
+        if let devices = nvidiaCDI {
+            lines.append("nvidia: by CDI, " + devices.map(\.description).joined(separator: " ")
+                         + (exec.isolation?.sharing != nil ? " (the namespace binds the step's GPUs)" : ""))
+        } else if nvidia {
+            lines.append("nvidia: the host driver is bound at \(NvidiaBinding.libraryDirectory)")
+        }
         lines += mpi.report
         if let sharing = exec.isolation?.sharing { lines.append("namespace: shared by the step's ranks on this node (\(sharing.key))") }
         else if exec.isolation != nil { lines.append("namespace: this rank's own") }
@@ -102,11 +109,12 @@ public struct Launcher: Sendable {
         options.mpi = request.mpi
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
         options.nvidia = options.nvidia || request.gpu
-        if request.gpu, let visible = gpus.devices, let cdi = try CDIRankDevices.registry(options, environment: environment) {
+        let cdi = options.nvidia ? try CDIRankDevices.registry(options, environment: environment) : nil
+        if request.gpu, let visible = gpus.devices, let cdi {
             try CDIRankDevices.assign(&options, registry: cdi, visible: visible,
                                       pool: NvidiaRankDevices.pool(gpuCount: gpus.count, environment: environment),
                                       sharedNamespace: request.join && rank.localSize > 1 && placement.choice.mode == .U1,
-                                      ownDevDirectory: placement.choice.mode.family == .runc)
+                                      ownDevDirectory: placement.choice.mode.family == .runc, environment: environment)
         }
         let pinning = try pin(request.bind, rank: rank, nearGPU: gpus.near)
         if let cpus = pinning.cpus { options.cpuSet = CPUSet.format(cpus) }
@@ -123,14 +131,27 @@ public struct Launcher: Sendable {
         }
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
-            if plan.isolation != nil { plan.isolation?.writableLayer = stage.directory + "/.layer" }
+            if plan.isolation != nil {
+                plan.isolation?.writableLayer = stage.directory + "/.layer"
+                // The stage's ROOT is frozen: CDI hooks' links are made in the namespace's layer instead.
+                plan.preparation.removeAll { step in
+                    guard case .volumeLinks(let links) = step, links.record.hasSuffix("/" + CDIApplication.linksRecord) else { return false }
+                    plan.isolation?.links = links.links
+                    return true
+                }
+            }
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
         if request.join && rank.localSize > 1, let isolation = plan.isolation {
             plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: try Self.sharingKey(rank, isolation))
         }
-        return LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
-                          mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, mpi: run.mpi, exec: plan)
+        var launchPlan = LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
+                                    mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, mpi: run.mpi, exec: plan)
+        if cdi != nil {
+            let own = options.cdiDevices.filter { $0.kind == CDIRankDevices.nvidiaKind }
+            launchPlan.nvidiaCDI = own.isEmpty ? [CDIDeviceName(kind: CDIRankDevices.nvidiaKind, name: "all")] : own
+        }
+        return launchPlan
     }
 
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
