@@ -14,6 +14,8 @@ struct IsolationClusterTests {
         let run = UUID().uuidString.prefix(8).lowercased()
         let data = try sandbox.makeDirectory("array-data-\(run)")
         let barrier = try sandbox.makeDirectory("array-barrier-\(run)")
+        // A scratch of its own: the world's other tests count the stagings in the node's default one.
+        let scratch = try sandbox.makeDirectory("array-scratch-\(run)")
         let tasks = [1, 2]
         for task in tasks {
             let input = try sandbox.makeDirectory("array-data-\(run)/\(task)")
@@ -29,12 +31,13 @@ struct IsolationClusterTests {
             #SBATCH --nodelist=n1
             #SBATCH --array=\(tasks.map(String.init).joined(separator: ","))
             set -eu
-            srun udocker-launch -v \(data)/$SLURM_ARRAY_TASK_ID:/in -v \(barrier):\(barrier) debian-mpi:12 -- sh -c \\
+            srun udocker-launch --scratch=\(scratch) -v \(data)/$SLURM_ARRAY_TASK_ID:/in -v \(barrier):\(barrier) debian-mpi:12 -- sh -c \\
               "touch \(barrier)/task-$SLURM_ARRAY_TASK_ID; n=0; \\
                until [ -e \(barrier)/task-1 ] && [ -e \(barrier)/task-2 ]; do sleep 0.1; n=\\$((n+1)); [ \\$n -lt 3000 ] || exit 9; done; \\
                cat /in/id.txt; echo 'result of task $SLURM_ARRAY_TASK_ID' > /in/result.txt"
             """
         let (result, outputs) = try world.cluster.submitAndWait(script, in: sandbox, timeout: .seconds(600))
+        defer { _ = try? sandbox.run([sandbox.staging.udockerLaunch, "--scratch=" + scratch, "clean"]) }
         try requireSuccess(result)
         let read = outputs.map { $0.split(separator: "\n").filter { $0.hasPrefix("input of task ") }.map(String.init) }
         #expect(read == tasks.map { ["input of task \($0)"] }, "each task's output file, in task order: \(outputs)")
