@@ -129,7 +129,18 @@ public struct Launcher: Sendable {
         let rank = try RankContext.detect(environment)
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
         let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
-        return "\(placement.description), mode \(placement.choice.mode.rawValue)"
+        // An image's SquashFS is built ahead of the job too, once per repository (SquashImageStore). Nothing
+        // runs from it yet, so a repository this user cannot write (a site's shared one) only says so.
+        var squash = ""
+        if case .image(let image) = try resolve(request.target) {
+            do {
+                let (path, built) = try SquashImageStore(repository: repository).ensure(image)
+                squash = (built ? "; built the SquashFS " : "; the SquashFS ") + path
+            } catch let error as UdockerError {
+                squash = "; no SquashFS: \(error.description)"
+            }
+        }
+        return "\(placement.description), mode \(placement.choice.mode.rawValue)" + squash
     }
 
     func place(_ request: LaunchRequest, rank: RankContext, area: StageArea) throws -> Placement {
