@@ -48,7 +48,18 @@ typedef void P;
     F(int, sqfs_id_table_id_to_index, (P *t, uint32_t id, uint16_t *out), (t, id, out))              \
     F(int, sqfs_id_table_write, (P *t, P *f, P *s, P *c),                                            \
       (t, f, s, c))                                                                                  \
-    F(int, sqfs_inode_make_extended, (P *n), (n))
+    F(int, sqfs_inode_make_extended, (P *n), (n))                                                    \
+    F(int, sqfs_inode_get_file_size, (P *n, uint64_t *size), (n, size))                              \
+    F(int, sqfs_super_read, (P *s, P *f), (s, f))                                                    \
+    F(int, sqfs_id_table_read, (P *t, P *f, P *s, P *c), (t, f, s, c))                               \
+    F(P *, sqfs_dir_reader_create, (P *s, P *c, P *f, uint32_t flags), (s, c, f, flags))             \
+    F(int, sqfs_dir_reader_get_full_hierarchy, (P *r, P *t, const char *path, uint32_t flags, P **out), \
+      (r, t, path, flags, out))                                                                      \
+    V(sqfs_dir_tree_destroy, (P *root), (root))                                                      \
+    F(P *, sqfs_data_reader_create, (P *f, size_t block, P *c, uint32_t flags), (f, block, c, flags)) \
+    F(int, sqfs_data_reader_load_fragment_table, (P *d, P *s), (d, s))                               \
+    F(int32_t, sqfs_data_reader_read, (P *d, P *n, uint64_t offset, void *buffer, uint32_t size),   \
+      (d, n, offset, buffer, size))
 
 UD_ON_DEMAND(SQUASHFS_FUNCTIONS)
 

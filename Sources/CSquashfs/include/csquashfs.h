@@ -3,6 +3,8 @@
 #include <sqfs/block_processor.h>
 #include <sqfs/block_writer.h>
 #include <sqfs/compressor.h>
+#include <sqfs/data_reader.h>
+#include <sqfs/dir_reader.h>
 #include <sqfs/dir_writer.h>
 #include <sqfs/frag_table.h>
 #include <sqfs/id_table.h>
@@ -25,6 +27,9 @@ int ud_squashfs_load(char *error, size_t size);
    which Swift does not import. */
 static inline void *ud_sqfs_inode_payload(sqfs_inode_generic_t *inode) { return (void *)inode->extra; }
 static inline size_t ud_sqfs_inode_fixed_size(void) { return sizeof(sqfs_inode_generic_t); }
+
+/* A tree node's name (a flexible array member too). */
+static inline const char *ud_sqfs_tree_node_name(const sqfs_tree_node_t *node) { return (const char *)node->name; }
 
 /* The calls of libsquashfs's file object, a table of function pointers. */
 static inline sqfs_u64 ud_sqfs_file_size(sqfs_file_t *file) { return file->get_size(file); }
