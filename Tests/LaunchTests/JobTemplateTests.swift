@@ -133,7 +133,7 @@ struct JobTemplateClusterTests {
         let world = try Self.world()
         let dir = try world.sandbox.makeDirectory("published")
         let launcher = world.sandbox.staging.udockerLaunch
-        try requireSuccess(world.sandbox.run([launcher, "publish", "--to", dir, "--name", "mpi", "debian-mpi:12"], timeout: .seconds(300)))
+        try requireSuccess(world.sandbox.run([launcher, "publish", "--format=tar.gz", "--to", dir, "--name", "mpi", "debian-mpi:12"], timeout: .seconds(300)))
         let generated = try JobTemplates.generate("template slurm --nodes=2 --ntasks-per-node=2 \(dir)/mpi.json -- /opt/mpi/hello", in: world.sandbox)
         try requireSuccess(generated)
         #expect(generated.out.contains("\nsbcast --force \"$ARCHIVE\""), "\(generated)")

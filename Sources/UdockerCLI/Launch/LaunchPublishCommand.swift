@@ -14,8 +14,8 @@ struct LaunchPublishCommand: ParsableCommand {
     @Option(name: .customLong("name"), help: "The published name (default: the image's name and tag, e.g. debian-mpi-12).") var name: String?
     @Option(name: .customLong("execmode"), help: "Set the container up for this mode, which the launcher then uses.") var execmode: String?
     @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver at every run.") var nvidia = false
-    @Option(name: .customLong("format"), help: "tar.gz (default: the set-up container) or squashfs (the image's SquashFS, set up per node).")
-    var format = "tar.gz"
+    @Option(name: .customLong("format"), help: "squashfs (default: the image's SquashFS, set up on each node) or tar.gz (the container set up once, here).")
+    var format = "squashfs"
     @Argument(help: "Image in the repository.") var image: String
 
     func run() throws {

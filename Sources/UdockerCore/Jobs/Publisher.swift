@@ -17,9 +17,9 @@ public struct Publisher: Sendable {
         public var name: String?
         public var mode: ExecMode?
         public var nvidia = false
-        /// `tar.gz` (the default: the container set up once, here) or `squashfs` (the image's SquashFS; the
-        /// mode is set up on each node when it stages).
-        public var format = Format.tarGz
+        /// `squashfs` (the default: the image's SquashFS; the mode is set up on each node when it stages) or
+        /// `tar.gz` (the container set up once, here).
+        public var format = Format.squashfs
 
         public init(image: String, directory: String) { self.image = image; self.directory = directory }
     }
