@@ -63,8 +63,10 @@ final class BuildCounter: @unchecked Sendable {
         let store = SquashImageStore(repository: temp.repository)
         let final = try store.path(for: image)
 
+        let scratch = temp.repository.topDir + "/scratch"
+        try FileSystem.makeDirectories(scratch)
         let builder = try Command.start(
-            [try Staging.shared().udockerLaunch, "--allow-root", "--scratch=" + temp.repository.topDir + "/scratch",
+            [try Staging.shared().udockerLaunch, "--allow-root", "--scratch=" + scratch,
              "stage", "debian:squash"],
             env: ["UDOCKER_DIR": temp.repository.topDir], timeout: .seconds(300))
         // Killed once its temporary has appeared in squashfs/, well before the build can be done.

@@ -124,7 +124,8 @@ public struct Launcher: Sendable {
     }
 
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
-    /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement.
+    /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement, and for
+    /// an image a second line on its SquashFS.
     public func stage(_ request: LaunchRequest) throws -> String {
         let rank = try RankContext.detect(environment)
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
@@ -135,9 +136,9 @@ public struct Launcher: Sendable {
         if case .image(let image) = try resolve(request.target) {
             do {
                 let (path, built) = try SquashImageStore(repository: repository).ensure(image)
-                squash = (built ? "; built the SquashFS " : "; the SquashFS ") + path
+                squash = "\n" + (built ? "built the SquashFS " + path : "the SquashFS " + path + " (built before)")
             } catch let error as UdockerError {
-                squash = "; no SquashFS: \(error.description)"
+                squash = "\nno SquashFS: \(error.description)"
             }
         }
         return "\(placement.description), mode \(placement.choice.mode.rawValue)" + squash
