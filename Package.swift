@@ -21,15 +21,17 @@ let package = Package(
     ],
     targets: [
         // Each target's C file forwards the calls UdockerCore makes to the library it dlopens (headers from
-        // libcurl4-openssl-dev, libarchive-dev, libssl-dev, libhwloc-dev, libnuma-dev).
+        // libcurl4-openssl-dev, libarchive-dev, libssl-dev, libhwloc-dev, libnuma-dev, libsquashfs-dev).
         .target(name: "CCurl", dependencies: ["CLinux"]),
         .target(name: "CArchive", dependencies: ["CLinux"]),
         .target(name: "CCrypto", dependencies: ["CLinux"]),
         .target(name: "CHwloc", dependencies: ["CLinux"]),
         .target(name: "CNuma", dependencies: ["CLinux"]),
+        // libsquashfs (libsquashfs-dev): SquashFS images built from an image's layers (Archive/Squash*.swift).
+        .target(name: "CSquashfs", dependencies: ["CLinux"]),
         // glibc calls declared only under _GNU_SOURCE (unshare, sched_setaffinity, posix_spawn extensions).
         .target(name: "CLinux"),
-        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CLinux",
+        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CSquashfs", "CLinux",
                                                     .product(name: "Yams", package: "Yams")]),
         .target(name: "UdockerCLI", dependencies: [
             "UdockerCore",

@@ -4,7 +4,8 @@
 #                                      the bundle's loader) replaces with ROOT/lib/ld-linux-x86-64.so.2; RPATH
 #                                      $ORIGIN/../lib (an RPATH, not a RUNPATH: it also serves libcurl's own libraries)
 #   lib/                               every library they load, glibc and its loader included, and the libraries
-#                                      they open on first use (libcurl, libarchive, libcrypto, libhwloc, libnuma)
+#                                      they open on first use (libcurl, libarchive, libcrypto, libhwloc, libnuma,
+#                                      libsquashfs)
 #                                      with theirs
 #   share/udocker/udocker-tools.tar.gz the engine tools in udocker 1.3's tarball layout, for `udocker install`:
 #                                      proot, patchelf and runc (this machine's Debian packages) with their libraries
@@ -46,7 +47,7 @@ for_bundle() {
 
 echo "== udocker and udocker-launch with their libraries" >&2
 install -m 0755 -s "$builddir/udocker" "$builddir/udocker-launch" "$top/bin/"
-on_demand=(libcurl.so.4 libarchive.so.13 libcrypto.so.3 libhwloc.so.15 libnuma.so.1)
+on_demand=(libcurl.so.4 libarchive.so.13 libcrypto.so.3 libhwloc.so.15 libnuma.so.1 libsquashfs.so.1)
 copy_closure "$top/lib" "$top/bin/udocker" "$top/bin/udocker-launch" "${on_demand[@]/#/$multiarch/}"
 cp -L "${on_demand[@]/#/$multiarch/}" "$top/lib/"
 for_bundle "$top/bin/udocker" "$top/bin/udocker-launch"

@@ -3,7 +3,7 @@ import Testing
 import TestSupport
 import CommandExpectations
 
-/// No C library is linked: libcurl, libarchive, libcrypto, libhwloc and libnuma are loaded only by the commands
+/// No C library is linked: libcurl, libarchive, libcrypto, libhwloc, libnuma and libsquashfs are loaded only by the commands
 /// that need them. With all made unloadable (/dev/null bound over each in a private user + mount namespace, as on
 /// a node that lacks them) the commands that run containers still work, and those that need a library fail with
 /// one line naming it.
@@ -11,7 +11,7 @@ import CommandExpectations
     @Test func runWorksWithoutTheCLibraries() throws {
         let sandbox = try Sandbox()
         try sandbox.createContainer("c", from: Fixtures.busybox())
-        let libraries = try ["libcurl.so.4", "libarchive.so.13", "libcrypto.so.3", "libhwloc.so.15", "libnuma.so.1"].map(Self.hostPath)
+        let libraries = try ["libcurl.so.4", "libarchive.so.13", "libcrypto.so.3", "libhwloc.so.15", "libnuma.so.1", "libsquashfs.so.1"].map(Self.hostPath)
         // mount(8) wants uid 0: bind as root of one user namespace, then run as the test user's own uid in a
         // namespace nested in it (the mounts stay).
         let user = sandbox.user

@@ -117,8 +117,15 @@ import CommandExpectations
         let node = try Self.node(images: [Fixtures.busybox()])
         let stage = try node.launch(["stage", Self.image])
         try requireSuccess(stage)
-        #expect(stage.out.hasPrefix("staged in \(node.area)/stages/image-") && stage.out.hasSuffix(", mode U1\n"), "\(stage)")
+        #expect(stage.lines.count == 2 && stage.lines[0].hasPrefix("staged in \(node.area)/stages/image-")
+                && stage.lines[0].hasSuffix(", mode U1"), "\(stage)")
+        // The image's SquashFS, built once into the repository ahead of the job (issue 17).
+        let squashfs = node.sandbox.repositoryPath("squashfs/")
+        #expect(stage.lines.last?.hasPrefix("built the SquashFS " + squashfs + "sha256:") == true
+                && stage.lines.last?.hasSuffix(".sqfs") == true, "\(stage)")
         try requireSuccess(node.launch([Self.image, "--", "true"]))
         #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged", "reused"], "\(node.stageLog)")
+        let again = try node.launch(["stage", Self.image])
+        #expect(again.lines.last?.hasSuffix(".sqfs (built before)") == true, "\(again)")
     }
 }

@@ -14,8 +14,10 @@ import CommandExpectations
         return (node, try node.sandbox.makeDirectory("published"))
     }
 
+    /// A tar.gz unless the arguments ask for a format: most of these tests read or change the archive's bytes.
     static func publish(_ node: LaunchNode, _ arguments: [String]) throws -> CommandResult {
-        try node.sandbox.run([node.launcher, "publish"] + arguments)
+        let format = arguments.contains { $0.hasPrefix("--format") } ? [] : ["--format=tar.gz"]
+        return try node.sandbox.run([node.launcher, "publish"] + format + arguments)
     }
 
     @Test func aPublishedContainerIsListedWorldReadableAndRunsFromItsStage() throws {
@@ -38,6 +40,37 @@ import CommandExpectations
         let again = try node.launch([dir + "/bb.json", "--", "true"])
         try requireSuccess(again)
         #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged", "reused"], "\(node.stageLog)")
+    }
+
+    /// `--format=squashfs`: the stage is extracted from the .sqfs (libsquashfs) and set up on the node for the
+    /// published mode, or the one the launcher chooses; from the shared file or from the broadcast copy.
+    @Test(arguments: [[], ["--execmode", "P1"]])
+    func aPublishedSquashfsRunsFromItsStage(_ mode: [String]) throws {
+        let (node, dir) = try Self.world(images: [Fixtures.busybox()])
+        let published = try Self.publish(node, ["--to", dir, "--name", "bb", "--format=squashfs"] + mode + ["fixtures/busybox:latest"])
+        try requireSuccess(published)
+        let sqfs = try #require(Files.list(dir).first { $0.hasSuffix(".sqfs") }, "\(Files.list(dir))")
+        #expect(published.out.contains(dir + "/" + sqfs), "\(published)")
+        let run = try node.launch([dir + "/bb.json", "--", "cat", "/etc/fixture-release"])
+        try requireSuccess(run)
+        #expect(run.out == "busybox fixture\n", "\(run)")
+        let again = try node.launch([dir + "/bb.json", "--", "true"])
+        try requireSuccess(again)
+        #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged", "reused"], "\(node.stageLog)")
+        let dry = try node.launch(["--dry-run", dir + "/bb.json", "--", "true"])
+        try requireSuccess(dry)
+        if !mode.isEmpty { #expect(dry.out.contains("P1"), "\(dry)") }
+    }
+
+    /// F3 from a .sqfs: the patching `publish` does for a tar.gz is done on the node, at the stage's path.
+    @Test func aPublishedSquashfsIsSetUpForF3OnTheNode() throws {
+        let (node, dir) = try Self.world(images: [MPIFixtures.debian12()])
+        try requireSuccess(Self.publish(node, ["--to", dir, "--name", "mpi", "--format=squashfs", "--execmode", "F3", "fixtures/debian-mpi:12"]))
+        let run = try node.launch([dir + "/mpi.json", "--", "cat", "/etc/debian_version"])
+        try requireSuccess(run)
+        #expect(run.out.hasPrefix("12"), "\(run)")
+        let dry = try node.launch(["--dry-run", dir + "/mpi.json", "--", "true"])
+        #expect(dry.out.contains("F3"), "\(dry)")
     }
 
     @Test func aCorruptedArchiveIsRefusedWithADigestErrorAndNothingIsLeftStaged() throws {
@@ -89,7 +122,7 @@ import CommandExpectations
         let (node, dir) = try Self.world(images: [Fixtures.busybox(), Fixtures.large()])
         try requireSuccess(Self.publish(node, ["--to", dir, "--name", "app", "fixtures/busybox:latest"]))
         let before = try Files.read(dir + "/app.json")
-        let publisher = try Command.start([node.launcher, "publish", "--to", dir, "--name", "app", "fixtures/large:latest"],
+        let publisher = try Command.start([node.launcher, "publish", "--format=tar.gz", "--to", dir, "--name", "app", "fixtures/large:latest"],
                                           env: node.sandbox.environment, as: node.sandbox.user, directory: node.sandbox.home,
                                           timeout: .seconds(120))
         #expect(Poll.until(timeout: .seconds(60)) { Files.list(dir).contains { $0.hasPrefix(".app.publish-") } }, "publish never started")

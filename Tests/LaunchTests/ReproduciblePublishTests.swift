@@ -17,7 +17,7 @@ import CommandExpectations
         let node = try LaunchNode()
         try node.sandbox.load(Fixtures.busybox())
         let dir = try node.sandbox.makeDirectory("published")
-        let publish = [node.launcher, "publish", "--to", dir, "--name", "bb"] + mode + ["fixtures/busybox:latest"]
+        let publish = [node.launcher, "publish", "--format=tar.gz", "--to", dir, "--name", "bb"] + mode + ["fixtures/busybox:latest"]
         try requireSuccess(node.sandbox.run(publish))
         let first = try Self.archiveDigest(dir + "/bb.json")
         let archive = try #require(Files.list(dir).first { $0.hasSuffix(".tar.gz") })

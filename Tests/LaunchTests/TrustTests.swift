@@ -124,7 +124,7 @@ import CommandExpectations
     /// `udocker-launch publish` as `sandbox` into `dir`; returns the manifest's path.
     @discardableResult
     static func publish(_ sandbox: Sandbox, _ image: String, name: String, to dir: String) throws -> String {
-        try requireSuccess(sandbox.run([sandbox.staging.udockerLaunch, "publish", "--to", dir, "--name", name, image]))
+        try requireSuccess(sandbox.run([sandbox.staging.udockerLaunch, "publish", "--format=tar.gz", "--to", dir, "--name", name, image]))
         return dir + "/" + name + ".json"
     }
 

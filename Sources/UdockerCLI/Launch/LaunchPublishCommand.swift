@@ -14,6 +14,8 @@ struct LaunchPublishCommand: ParsableCommand {
     @Option(name: .customLong("name"), help: "The published name (default: the image's name and tag, e.g. debian-mpi-12).") var name: String?
     @Option(name: .customLong("execmode"), help: "Set the container up for this mode, which the launcher then uses.") var execmode: String?
     @Flag(name: .customLong("nvidia"), help: "Bind the host's NVIDIA driver at every run.") var nvidia = false
+    @Option(name: .customLong("format"), help: "squashfs (default: the image's SquashFS, set up on each node) or tar.gz (the container set up once, here).")
+    var format = "squashfs"
     @Argument(help: "Image in the repository.") var image: String
 
     func run() throws {
@@ -22,6 +24,10 @@ struct LaunchPublishCommand: ParsableCommand {
         request.name = name
         request.mode = try execmode.map(ExecMode.parse)
         request.nvidia = nvidia
+        guard let format = Publisher.Format(rawValue: format) else {
+            throw UdockerError(.usage, "--format: \(format) is neither tar.gz nor squashfs")
+        }
+        request.format = format
         let published = try Publisher(repository: context.repository, tools: context.hostTools).publish(request)
         Output.stdout("published \(published.name): \(Paths.absolute(directory))/\(published.archive) "
                       + "(\(published.archiveSize) bytes, \(published.archiveDigest))\n")

@@ -20,9 +20,6 @@ final class ArchiveExtraction {
     /// Directory times are set last: writing into a directory changes its time.
     private var directoryTimes: [(MemberPath, timespec)] = []
 
-    private static let whiteoutPrefix = ".wh."
-    private static let opaqueMarker = Array(".wh..wh..opq".utf8CString)
-
     init(root: ConfinedRoot, appliesWhiteouts: Bool, probe: ProbeSelection? = nil) {
         self.root = root
         self.appliesWhiteouts = appliesWhiteouts
@@ -52,8 +49,8 @@ final class ArchiveExtraction {
     func apply(_ member: ArchiveMember, at path: MemberPath, from reader: ArchiveReader) throws {
         // `./` names the root itself, which keeps its own mode.
         if path.isRoot { return }
-        if appliesWhiteouts && path.nameHasPrefix(Self.whiteoutPrefix) {
-            try applyWhiteout(path)
+        if appliesWhiteouts, let whiteout = try LayerWhiteout(path) {
+            try applyWhiteout(whiteout, at: path)
             return
         }
         if case .special(let what) = member.kind {
@@ -141,23 +138,18 @@ final class ArchiveExtraction {
 
     // MARK: whiteouts
 
-    private func applyWhiteout(_ path: MemberPath) throws {
-        if path.name == Self.opaqueMarker {
+    private func applyWhiteout(_ whiteout: LayerWhiteout, at path: MemberPath) throws {
+        switch whiteout {
+        case .opaque:
             try removeLowerContent(of: path.parent)
+        case .hides(let hidden):
+            let hiddenPath = path.parent.appending(hidden)
+            if written.contains(hiddenPath.key) { return }
+            guard let directory = try root.directory(path.parent, create: false) else { return }
+            try root.remove(hidden, in: directory)
+        case .nothing:
             return
         }
-        // Other `.wh..wh.` names are aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): nothing to apply.
-        if path.nameHasPrefix(".wh..wh.") { return }
-        let hidden = Array(path.name.dropFirst(Self.whiteoutPrefix.utf8.count))
-        let hiddenText = String(nulTerminated: hidden)
-        guard hiddenText != "." && hiddenText != ".." else {
-            throw UdockerError(.invalidInput, "whiteout of \(hiddenText) would leave the root directory")
-        }
-        if hidden.count <= 1 { return }
-        let hiddenPath = path.parent.appending(hidden)
-        if written.contains(hiddenPath.key) { return }
-        guard let directory = try root.directory(path.parent, create: false) else { return }
-        try root.remove(hidden, in: directory)
     }
 
     /// Empties a directory of everything this layer did not write, recursing into the directories it did.

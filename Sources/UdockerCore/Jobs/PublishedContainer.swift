@@ -5,6 +5,8 @@ import Foundation
 ///     DIR/NAME.json                 the current version's manifest, replaced atomically by each publish
 ///     DIR/NAME@<12 hex>.json        one version's manifest (the same fields; never changed)
 ///     DIR/NAME@<12 hex>.tar.gz      its archive: the container directory (ROOT/ and udocker's files beside it)
+///     DIR/NAME@<12 hex>.sqfs        or, published with --format=squashfs, the image's SquashFS (its root is the
+///                                   container's `/`; the image config is in the manifest, the mode set up per node)
 ///
 /// A job names a published container by either manifest or by the archive (the version's manifest lies beside
 /// it); the version files of the current and the previous publish are kept, so a job that read the manifest
@@ -21,20 +23,35 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
     public var archive: String
     public var archiveDigest: String
     public var archiveSize: Int64
+    /// `gzip` (a .tar.gz of the set-up container) or `squashfs` (a .sqfs of the image's tree).
     public var compression: String
     public var created: String
+    /// For a SquashFS: the image configuration (what becomes container.json), which is not in the tree.
+    public var config: String?
 
     /// The node-local stage it becomes: `SCRATCH/udocker-UID/stages/` + this key. Derived from the archive digest
     /// the launcher verifies, never read from the manifest (a key chosen there could name another stage).
     public var stageKey: String { LaunchTarget.publishedStageKey(archiveDigest) }
 
     static let archiveSuffix = ".tar.gz"
+    static let squashfsSuffix = ".sqfs"
+    static let archiveSuffixes = [archiveSuffix, squashfsSuffix]
     static let manifestSuffix = ".json"
+
+    public var isSquashfs: Bool { compression == "squashfs" }
+
+    /// The archive's file name ending for a compression.
+    static func suffix(compression: String) -> String { compression == "squashfs" ? squashfsSuffix : archiveSuffix }
+
+    /// `path` without its archive suffix, or nil when it has none.
+    static func stem(ofArchive path: String) -> String? {
+        archiveSuffixes.first { path.hasSuffix($0) }.map { String(path.dropLast($0.count)) }
+    }
 
     /// Whether a launcher target or job template target names a published container (a manifest or an archive
     /// path) rather than an image or container of the repository.
     public static func isPublishedPath(_ target: String) -> Bool {
-        target.contains("/") && (target.hasSuffix(manifestSuffix) || target.hasSuffix(archiveSuffix))
+        target.contains("/") && (target.hasSuffix(manifestSuffix) || stem(ofArchive: target) != nil)
     }
 
     public static func validateName(_ name: String) throws {
@@ -49,8 +66,9 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
     /// (`PublishedFileTrust`), and every field the launcher uses is checked.
     public static func open(_ path: String) throws -> (PublishedContainer, archivePath: String) {
         let absolute = Paths.absolute(path)
-        let namesArchive = absolute.hasSuffix(archiveSuffix)
-        let manifestPath = namesArchive ? String(absolute.dropLast(archiveSuffix.count)) + manifestSuffix : absolute
+        let archiveStem = stem(ofArchive: absolute)
+        let namesArchive = archiveStem != nil
+        let manifestPath = archiveStem.map { $0 + manifestSuffix } ?? absolute
         guard FileSystem.isFile(manifestPath) || FileSystem.isSymlink(manifestPath) else {
             throw UdockerError(.notFound, "no published container at \(path)")
         }
@@ -74,15 +92,18 @@ public struct PublishedContainer: Sendable, Codable, Equatable {
     }
 
     /// Every name a manifest gives is checked before it is used: the archive's must be the version's own file
-    /// name (`NAME@<12 hex of its digest>.tar.gz`, beside the manifest), the mode one the launcher knows.
+    /// name (`NAME@<12 hex of its digest>.tar.gz` or `.sqfs`, beside the manifest), the mode one the launcher knows.
     func validate(_ manifestPath: String) throws {
         func invalid(_ field: String, _ value: String) -> UdockerError {
             UdockerError(.invalidInput, "\(manifestPath) is not a valid published manifest: bad \(field) \(value.debugDescription)")
         }
         do { try Self.validateName(name) } catch { throw invalid("name", name) }
         guard Digest.isValid(archiveDigest) else { throw invalid("archiveDigest", archiveDigest) }
-        guard archive == Self.versionStem(name: name, digest: archiveDigest) + Self.archiveSuffix else { throw invalid("archive", archive) }
-        guard compression == "gzip" else { throw invalid("compression", compression) }
+        guard compression == "gzip" || compression == "squashfs" else { throw invalid("compression", compression) }
+        guard archive == Self.versionStem(name: name, digest: archiveDigest) + Self.suffix(compression: compression) else {
+            throw invalid("archive", archive)
+        }
+        guard isSquashfs == (config != nil) else { throw invalid("config", config == nil ? "(missing)" : "(not for gzip)") }
         guard archiveSize >= 0 else { throw invalid("archiveSize", String(archiveSize)) }
         if let mode, ExecMode(rawValue: mode) == nil { throw invalid("mode", mode) }
         if let imageDigest, !Digest.isValid(imageDigest) { throw invalid("imageDigest", imageDigest) }

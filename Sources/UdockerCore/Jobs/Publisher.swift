@@ -17,8 +17,15 @@ public struct Publisher: Sendable {
         public var name: String?
         public var mode: ExecMode?
         public var nvidia = false
+        /// `squashfs` (the default: the image's SquashFS; the mode is set up on each node when it stages) or
+        /// `tar.gz` (the container set up once, here).
+        public var format = Format.squashfs
 
         public init(image: String, directory: String) { self.image = image; self.directory = directory }
+    }
+
+    public enum Format: String, Sendable {
+        case tarGz = "tar.gz", squashfs
     }
 
     /// The name a published image gets without --name: its last path component and tag, `debian-mpi-12`.
@@ -48,21 +55,31 @@ public struct Publisher: Sendable {
             let build = directory + "/" + temporaryPrefix + "build"
             guard mkdir(build, 0o700) == 0 else { throw UdockerError.posix("cannot create", build) }
             defer { try? FileSystem.removeTree(build) }
-            let container = build + "/container"
-            try FileSystem.makeDirectories(container + "/ROOT")
-            try NodeStage.materialize(image, into: container)
-            try setUp(container, mode: request.mode, nvidia: request.nvidia)
-            let archive = build + "/archive.tar.gz"
-            try writeArchive(of: container, to: archive, latestTime: Self.creationTime(of: image))
+            let archive: String, config: String?
+            switch request.format {
+            case .tarGz:
+                let container = build + "/container"
+                try FileSystem.makeDirectories(container + "/ROOT")
+                try NodeStage.materialize(image, into: container)
+                try setUp(container, mode: request.mode, nvidia: request.nvidia)
+                archive = build + "/archive.tar.gz"
+                try writeArchive(of: container, to: archive, latestTime: Self.creationTime(of: image))
+                config = nil
+            case .squashfs:
+                // Deterministic (SquashImageBuilder): the same image gives the same file, digest and stage.
+                archive = build + "/archive.sqfs"
+                try SquashImageBuilder.build(layers: image.layerFiles, to: archive)
+                config = String(decoding: try image.configJSON(), as: UTF8.self)
+            }
             let digest = try Digest.sha256(file: archive)
             let stem = PublishedContainer.versionStem(name: name, digest: digest)
             var st = stat()
             guard stat(archive, &st) == 0 else { throw UdockerError.posix("cannot stat", archive) }
             let published = PublishedContainer(
                 name: name, image: reference.description, imageDigest: image.configDigest, mode: request.mode?.rawValue,
-                nvidia: request.nvidia, archive: stem + PublishedContainer.archiveSuffix,
-                archiveDigest: digest, archiveSize: Int64(st.st_size), compression: "gzip",
-                created: ISO8601DateFormatter().string(from: Date()))
+                nvidia: request.nvidia, archive: stem + (request.format == .squashfs ? PublishedContainer.squashfsSuffix : PublishedContainer.archiveSuffix),
+                archiveDigest: digest, archiveSize: Int64(st.st_size), compression: request.format == .squashfs ? "squashfs" : "gzip",
+                created: ISO8601DateFormatter().string(from: Date()), config: config)
             let previous = try? PublishedContainer.open(directory + "/" + name + PublishedContainer.manifestSuffix).0
             guard rename(archive, directory + "/" + published.archive) == 0 else { throw UdockerError.posix("cannot publish", directory + "/" + published.archive) }
             let encoder = JSONEncoder()
@@ -115,9 +132,9 @@ public struct Publisher: Sendable {
     /// Removes the name's versions other than `keeping` (the new one and the one it replaced, which jobs that
     /// read the manifest just before may still be about to open).
     private func pruneVersions(of name: String, in directory: String, keeping: [String]) throws {
-        let keptStems = keeping.map { String($0.dropLast(PublishedContainer.archiveSuffix.count)) }
+        let keptStems = keeping.compactMap(PublishedContainer.stem(ofArchive:))
         for file in try FileSystem.list(directory) where file.hasPrefix(name + "@") {
-            let stem = file.hasSuffix(PublishedContainer.archiveSuffix) ? String(file.dropLast(PublishedContainer.archiveSuffix.count))
+            let stem = PublishedContainer.stem(ofArchive: file) != nil ? PublishedContainer.stem(ofArchive: file)
                 : file.hasSuffix(PublishedContainer.manifestSuffix) ? String(file.dropLast(PublishedContainer.manifestSuffix.count)) : nil
             if let stem, !keptStems.contains(stem) { try FileSystem.removeFile(directory + "/" + file) }
         }

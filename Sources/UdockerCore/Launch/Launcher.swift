@@ -155,12 +155,24 @@ public struct Launcher: Sendable {
     }
 
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
-    /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement.
+    /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement, and for
+    /// an image a second line on its SquashFS.
     public func stage(_ request: LaunchRequest) throws -> String {
         let rank = try RankContext.detect(environment)
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
         let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
-        return "\(placement.description), mode \(placement.choice.mode.rawValue)"
+        // An image's SquashFS is built ahead of the job too, once per repository (SquashImageStore). Nothing
+        // runs from it yet, so a repository this user cannot write (a site's shared one) only says so.
+        var squash = ""
+        if case .image(let image) = try resolve(request.target) {
+            do {
+                let (path, built) = try SquashImageStore(repository: repository).ensure(image)
+                squash = "\n" + (built ? "built the SquashFS " + path : "the SquashFS " + path + " (built before)")
+            } catch let error as UdockerError {
+                squash = "\nno SquashFS: \(error.description)"
+            }
+        }
+        return "\(placement.description), mode \(placement.choice.mode.rawValue)" + squash
     }
 
     func place(_ request: LaunchRequest, rank: RankContext, area: StageArea, dryRun: Bool = false) throws -> Placement {

@@ -12,6 +12,7 @@ enum PublishedStaging {
                         probe: ProbeSelection? = nil) throws {
         let (fd, source) = try verifiedSource(published, archive: archive, scratch: scratch)
         defer { close(fd) }
+        if published.isSquashfs { return try extractSquashfs(published, from: source, into: directory) }
         Log.verbose("staging \(published.name) from \(source)")
         let pump = try DigestingPump(from: fd)
         var extractionError: Error?
@@ -26,6 +27,21 @@ enum PublishedStaging {
                                + "manifest's \(published.archiveDigest)): refused")
         }
         if let extractionError { throw extractionError }
+    }
+
+    /// A SquashFS's tree becomes ROOT (the extractor checks the digest once more as it opens the file); the
+    /// image config from the manifest becomes container.json; the mode is set up by the stager's `finish`, and
+    /// the NVIDIA binding recorded here, on the node.
+    private static func extractSquashfs(_ published: PublishedContainer, from source: String, into directory: String) throws {
+        try SquashExtractor.extract(source, expectedDigest: published.archiveDigest, into: directory + "/ROOT")
+        try FileSystem.atomicWrite(published.image, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
+        if let config = published.config {
+            try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
+        }
+        if published.nvidia {
+            try NvidiaBinding.record(containerDir: directory, root: directory + "/ROOT",
+                                     roots: .host(environment: ProcessInfo.processInfo.environment))
+        }
     }
 
     /// Where the broadcast step puts a copy of `archive` on each node (`udocker-launch broadcast-dir`).

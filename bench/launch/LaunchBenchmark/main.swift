@@ -177,7 +177,7 @@ func manyFilesImage(count: Int) throws -> String {
 note("== staging 20,000 small files onto two nodes")
 let manyImage = try manyFilesImage(count: 20_000)
 let published = try sandbox.makeDirectory("published")
-let publish = try sandbox.run([launcher, "publish", manyImage, "--to", published, "--name", "many"], timeout: .seconds(600))
+let publish = try sandbox.run([launcher, "publish", "--format=tar.gz", manyImage, "--to", published, "--name", "many"], timeout: .seconds(600))
 guard publish.succeeded else { fatalError("publish failed: \(publish)") }
 let archive = try sandbox.run([launcher, "published", "--archive", published + "/many.json"]).out.trimmingCharacters(in: .whitespacesAndNewlines)
 let created = try sandbox.udocker(["create", "--name=many", manyImage])
