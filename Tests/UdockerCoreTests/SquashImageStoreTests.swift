@@ -86,4 +86,21 @@ final class BuildCounter: @unchecked Sendable {
         #expect(try FileSystem.list(store.directory) == [Paths.basename(final)])
         #expect(try Command.run(["unsquashfs", "-lln", final]).succeeded)
     }
+
+    /// `rmi` of one of two tags of an image keeps the SquashFS the other still names; `rmi` of the last removes it.
+    @Test func rmiRemovesTheSquashfsWithTheImagesLastTag() throws {
+        let temp = try TemporaryRepository()
+        let images = ImageStore(repository: temp.repository)
+        let references = try ImageArchiveLoader(store: images).load(.file(try Fixtures.busybox().dockerArchive))
+        let other = try ImageReference.parse("busybox:other")
+        try images.tag(references[0], as: other)
+        let store = SquashImageStore(repository: temp.repository)
+        let path = try store.ensure(try images.image(references[0])).path
+
+        try images.remove(references[0])
+        #expect(FileSystem.isFile(path), "removed while busybox:other still names the image")
+        try images.remove(other)
+        #expect(!FileSystem.exists(path), "left behind by the image's last rmi")
+        #expect(try FileSystem.list(store.directory).isEmpty)
+    }
 }

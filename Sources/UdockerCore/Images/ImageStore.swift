@@ -194,10 +194,12 @@ public struct ImageStore: Sendable {
         }
     }
 
-    /// `rmi`: removes the tag and every blob no other tag links to. A protected tag is refused. Without `force`,
+    /// `rmi`: removes the tag, every blob no other tag links to, and the image's SquashFS when no other tag names
+    /// the image. A protected tag is refused. Without `force`,
     /// a blob that cannot be removed is an error.
     public func remove(_ reference: ImageReference, force: Bool = false) throws {
         let linked = try removeTag(reference)
+        try SquashImageStore(repository: repository).removeUnused(images: self)
         let failed = try removeUnlinkedBlobs(linked)
         if let blob = failed.first, !force {
             throw UdockerError(.io, "image \(reference) removed, but not its blob \(blob)")

@@ -33,6 +33,16 @@ public struct SquashImageStore: Sendable {
         }
     }
 
+    /// `rmi`'s last step: removes the SquashFS files whose image no tag names any more (other tags of the same
+    /// image keep theirs). A build racing this lands its file after the scan; the next removal takes it.
+    public func removeUnused(images: ImageStore) throws {
+        guard FileSystem.isDirectory(directory) else { return }
+        let used = Set(try images.list().compactMap { reference in (try? images.image(reference)).flatMap { try? Self.key($0) } })
+        for name in try FileSystem.list(directory) where name.hasSuffix(".sqfs") && !used.contains(String(name.dropLast(5))) {
+            if unlink(directory + "/" + name) != 0 && errno != ENOENT { throw UdockerError.posix("cannot remove", directory + "/" + name) }
+        }
+    }
+
     static func key(_ image: StoredImage) throws -> String {
         if let config = image.configDigest { return config }
         return try Digest.sha256(Data(image.layerIDs.joined(separator: "\n").utf8))
