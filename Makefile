@@ -5,8 +5,8 @@ CONFIG   ?= release
 BUILDDIR  = .build/$(CONFIG)
 
 # Every Debian package the build, the tests and the demo use.
-DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev libsquashfs-dev
-DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
+DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev libsquashfs-dev libsquashfuse-dev libfuse3-dev
+DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl fuse3
 DEB_TEST  = squashfs-tools docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl gcc libc6-dev \
             util-linux procps
 # The launcher's test world: a two-node SLURM with munge, Open MPI (and MPICH for PMI2) to compile and run the MPI

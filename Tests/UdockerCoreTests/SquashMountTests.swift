@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import UdockerCore
+
+/// /dev/fuse set to `mode` for one test and put back afterwards, said in the test output. This VM ships it 0600
+/// root; Debian's udev rule (and every mainstream distribution) makes it 0666, which is what users have.
+enum FuseDevice {
+    static func with<T>(mode: mode_t, _ body: () throws -> T) throws -> T {
+        var st = stat()
+        guard stat("/dev/fuse", &st) == 0 else { throw TestSupportError("/dev/fuse is missing: the kernel has no FUSE") }
+        let original = st.st_mode & 0o7777
+        guard original != mode else {
+            print("SquashMountTests: /dev/fuse is \(String(mode, radix: 8)) already, as this test needs")
+            return try body()
+        }
+        guard chmod("/dev/fuse", mode) == 0 else { throw TestSupportError("cannot chmod /dev/fuse: \(String(cString: strerror(errno)))") }
+        print("SquashMountTests: /dev/fuse made \(String(mode, radix: 8)) for this test (it was \(String(original, radix: 8))); restored afterwards")
+        defer { chmod("/dev/fuse", original) }
+        return try body()
+    }
+}
+
+/// One U1 namespace key's files and the image it mounts, all reachable by the unprivileged test user.
+struct MountScratch {
+    let user: TestUser
+    let dir: String, probe: String, image: String, created: String
+    var root: String { dir + "/root" }
+    var sharing: String { dir + "/ns" }
+    var layer: String { dir + "/layer" }
+
+    /// The busybox fixture's three layers, extracted as `create` does and built into a SquashFS.
+    init() throws {
+        user = try TestUser.unprivileged()
+        let staging = try Staging.shared()
+        dir = try staging.makeDirectory("squash-mount", owner: user)
+        probe = dir + "/squash-mount-probe"
+        try Files.copy(staging.packageRoot + "/.build/debug/squash-mount-probe", to: probe, mode: 0o755)
+        let fixture = try Fixtures.busybox()
+        let layers = fixture.layerDigests.map { fixture.ociLayout + "/blobs/" + $0.replacingOccurrences(of: ":", with: "/") }
+        image = dir + "/busybox.sqfs"
+        created = dir + "/created"
+        try SquashImageBuilder.build(layers: layers, to: image)
+        chmod(image, 0o644)
+        try FileSystem.makeDirectories(created)
+        try LayerExtractor.extract(layers: layers, into: created)
+        for path in [root, sharing] { try Files.makeDirectory(path, mode: 0o700, owner: user) }
+    }
+
+    /// The probe, as the test user, running `script` with the image's /bin/sh in the namespace of `key`.
+    func start(_ key: String, _ script: String) throws -> RunningCommand {
+        try Command.start([probe, image, root, sharing, key, "--layer", layer, "--", "/bin/sh", "-c", script],
+                          as: user, timeout: .seconds(120))
+    }
+
+    func keeperPid(_ key: String) -> pid_t? {
+        (try? String(contentsOfFile: "\(sharing)/ns-\(key).pid", encoding: .utf8)).flatMap { pid_t($0.split(separator: " ")[0]) }
+    }
+}
+
+/// What busybox's `find / -mindepth 1 -xdev -exec stat -c '%n|%f|%s|%N' {} +` prints, one line per path:
+/// path, raw mode in hex, size (left out for directories, whose sizes differ between file systems), symlink target.
+enum StatListing {
+    static let command = "find / -mindepth 1 -xdev -exec stat -c '%n|%f|%s|%N' {} +"
+
+    static func parse(_ lines: [String]) -> [String] {
+        lines.compactMap { line in
+            let fields = line.split(separator: "|", maxSplits: 3, omittingEmptySubsequences: false).map(String.init)
+            guard fields.count == 4, let mode = UInt32(fields[1], radix: 16) else { return nil }
+            let target = fields[3].range(of: "' -> '").map { String(fields[3][$0.upperBound...].dropLast()) }
+            return entry(fields[0], mode: mode, size: fields[2], target: target)
+        }.sorted()
+    }
+
+    static func of(_ root: String) throws -> [String] {
+        var lines: [String] = []
+        func scan(_ relative: String) throws {
+            for name in try FileSystem.list(root + relative) {
+                let path = relative + "/" + name
+                var st = stat()
+                guard lstat(root + path, &st) == 0 else { throw UdockerError.posix("cannot stat", root + path) }
+                let link = st.st_mode & S_IFMT == S_IFLNK ? FileSystem.readLink(root + path) : nil
+                lines.append(entry(path, mode: st.st_mode, size: String(st.st_size), target: link))
+                if st.st_mode & S_IFMT == S_IFDIR { try scan(path) }
+            }
+        }
+        try scan("")
+        return lines.sorted()
+    }
+
+    private static func entry(_ path: String, mode: UInt32, size: String, target: String?) -> String {
+        let shownSize = mode & S_IFMT == S_IFDIR ? "" : " " + size
+        return "\(path) \(String(mode, radix: 8))\(shownSize)" + (target.map { " -> " + $0 } ?? "")
+    }
+}
+
+/// A SquashFS image mounted with FUSE in a U1 namespace, served by the namespace's keeper through
+/// libsquashfuse_ll (issue 17 item 3, not yet the launcher's path): run as the unprivileged test user. Needs
+/// libsquashfuse0 and libfuse3-3 (`make deps`) and root to set /dev/fuse's mode for the run.
+@Suite(.serialized, .enabled(if: TestUser.isRunningAsRoot)) struct SquashMountTests {
+    @Test func twoCommandsOfOneNamespaceSeeTheImagesTreeAndTheServerEndsWithTheLast() throws {
+        let scratch = try MountScratch()
+        let expectedBusybox = try Digest.sha256(file: scratch.created + "/bin/busybox")
+        let (first, keeper, second) = try FuseDevice.with(mode: 0o666) {
+            let available = try Command.run([scratch.probe, "check"], as: scratch.user)
+            #expect(available.out == "available\n", "\(available)")
+            // The first command lists the tree and reads files, then waits for the second, which joins the same
+            // namespace (one mount, one server) and writes into the shared writable layer over the image.
+            let first = try scratch.start("step", StatListing.command + "; echo '--- content'; cat /data/keep.txt; "
+                                          + "sha256sum /bin/busybox; while [ ! -e /go ]; do sleep 0.1; done; echo released")
+            var keeper: pid_t?
+            for _ in 0..<600 where keeper == nil {
+                keeper = scratch.keeperPid("step")
+                if keeper == nil { usleep(100_000) }
+            }
+            let second = try scratch.start("step", "touch /go && echo joined").wait()
+            return (first.wait(), keeper, second)
+        }
+        #expect(first.succeeded && second.succeeded, "\(first)\n\(second)")
+        #expect(second.out == "joined\n")
+        let parts = first.lines.split(separator: "--- content", maxSplits: 1)
+        let listing = StatListing.parse(Array(parts.first ?? []))
+        let expected = try StatListing.of(scratch.created)
+        #expect(listing.count > 100)
+        #expect(listing == expected, "first difference: \(zip(listing, expected).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "count \(listing.count) vs \(expected.count)")")
+        for deleted in BusyboxFixture.deletedPaths { #expect(!listing.contains { $0.hasPrefix(deleted + " ") }) }
+        let content = Array(parts.dropFirst().first ?? [])
+        #expect(content.first == "kept", "\(first)")
+        #expect(content.dropFirst().first.map { "sha256:" + $0.prefix(64) } == expectedBusybox, "\(first)")
+        #expect(content.last == "released")
+        // The keeper served both commands and went with the last one: its pid and the namespace are gone.
+        let pid = try #require(keeper)
+        var gone = false
+        for _ in 0..<100 where !gone {
+            gone = kill(pid, 0) != 0 && !FileManager.default.fileExists(atPath: "/proc/\(pid)")
+            if !gone { usleep(100_000) }
+        }
+        #expect(gone, "the FUSE server (keeper \(pid)) is still running after its last user exited")
+        #expect(scratch.keeperPid("step") == nil)
+        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!mounts.contains(scratch.root), "the image is still mounted on the host at \(scratch.root)")
+    }
+
+    @Test func aDevFuseTheUserCannotOpenIsRefusedInOneLine() throws {
+        let scratch = try MountScratch()
+        let (check, run) = try FuseDevice.with(mode: 0o600) {
+            (try Command.run([scratch.probe, "check"], as: scratch.user), try scratch.start("refused", "echo ran").wait())
+        }
+        #expect(check.out == "/dev/fuse is not readable and writable by you\n", "\(check)")
+        #expect(run.status != 0 && run.out.isEmpty, "\(run)")
+        #expect(run.errLines.count == 1 && run.err.contains("/dev/fuse is not readable and writable by you"), "\(run)")
+        #expect(scratch.keeperPid("refused") == nil)
+    }
+}
