@@ -105,15 +105,15 @@ enum StatListing {
             let available = try Command.run([scratch.probe, "check"], as: scratch.user)
             #expect(available.out == "available\n", "\(available)")
             // The first command lists the tree and reads files, then waits for the second, which joins the same
-            // namespace (one mount, one server) and writes into the shared writable layer over the image.
+            // namespace (one mount, one server) and writes into the image's /tmp: the shared writable layer over it.
             let first = try scratch.start("step", StatListing.command + "; echo '--- content'; cat /data/keep.txt; "
-                                          + "sha256sum /bin/busybox; while [ ! -e /go ]; do sleep 0.1; done; echo released")
+                                          + "sha256sum /bin/busybox; stat -c %u:%g /etc/passwd; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released")
             var keeper: pid_t?
             for _ in 0..<600 where keeper == nil {
                 keeper = scratch.keeperPid("step")
                 if keeper == nil { usleep(100_000) }
             }
-            let second = try scratch.start("step", "touch /go && echo joined").wait()
+            let second = try scratch.start("step", "touch /tmp/go && echo joined").wait()
             return (first.wait(), keeper, second)
         }
         #expect(first.succeeded && second.succeeded, "\(first)\n\(second)")
@@ -127,6 +127,8 @@ enum StatListing {
         let content = Array(parts.dropFirst().first ?? [])
         #expect(content.first == "kept", "\(first)")
         #expect(content.dropFirst().first.map { "sha256:" + $0.prefix(64) } == expectedBusybox, "\(first)")
+        // Owned by the user, as create's tree is: so the writable layer can copy /tmp up for the second command.
+        #expect(content.dropFirst(2).first == "\(scratch.user.uid):\(scratch.user.gid)", "\(first)")
         #expect(content.last == "released")
         // The keeper served both commands and went with the last one: its pid and the namespace are gone.
         let pid = try #require(keeper)

@@ -23,7 +23,8 @@ public enum SquashMount {
         guard let filesystem = sqfs_ll_open(image, 0) else {
             throw UdockerError(.invalidInput, "U1: \(image) is not a SquashFS image squashfuse can read")
         }
-        guard let session = ud_squashfuse_session(filesystem) else {
+        // Files shown as the caller's, as in the tree `create` extracts as the user (see session.c for why).
+        guard let session = ud_squashfuse_session(filesystem, getuid(), getgid()) else {
             throw UdockerError(.internalError, "U1: libfuse cannot start a session for \(image)")
         }
         var st = stat()
