@@ -153,4 +153,15 @@ enum StatListing {
         #expect(run.errLines.count == 1 && run.err.contains("/dev/fuse is not readable and writable by you"), "\(run)")
         #expect(scratch.keeperPid("refused") == nil)
     }
+
+    @Test func aTruncatedImageIsRefusedInOneLineAndNoServerIsLeft() throws {
+        let scratch = try MountScratch()
+        // The first 4 KiB: a super block whose tables lie past the end of the file.
+        let whole = try Data(contentsOf: URL(fileURLWithPath: scratch.image))
+        try whole.prefix(4096).write(to: URL(fileURLWithPath: scratch.image))
+        let run = try FuseDevice.with(mode: 0o666) { try scratch.start("truncated", "echo ran").wait() }
+        #expect(run.status != 0 && run.out.isEmpty, "\(run)")
+        #expect(run.errLines.count == 1 && run.err.contains("is not a SquashFS image squashfuse can read"), "\(run)")
+        #expect(scratch.keeperPid("truncated") == nil)
+    }
 }
