@@ -164,4 +164,28 @@ enum StatListing {
         #expect(run.errLines.count == 1 && run.err.contains("is not a SquashFS image squashfuse can read"), "\(run)")
         #expect(scratch.keeperPid("truncated") == nil)
     }
+
+    /// Issue 17 item 6, in part: a killed server leaves its commands failing, not hanging, and nothing behind; the
+    /// next command of that key gets a new keeper. (The command's one clear line is the launcher's, still to do.)
+    @Test func aKilledServerEndsItsCommandsAndTheNextOneMountsAgain() throws {
+        let scratch = try MountScratch()
+        let (reader, pid, next) = try FuseDevice.with(mode: 0o666) {
+            let reader = try scratch.start("killed", "while x=$(cat /data/keep.txt); do sleep 0.1; done; echo lost the mount")
+            var pid: pid_t?
+            for _ in 0..<600 where pid == nil {
+                pid = scratch.keeperPid("killed")
+                if pid == nil { usleep(100_000) }
+            }
+            if let pid {
+                usleep(1_000_000)   // the reader has joined and reads through the mount
+                kill(pid, SIGKILL)
+            }
+            let ended = reader.wait()
+            return (ended, pid, try scratch.start("killed", "cat /data/keep.txt").wait())
+        }
+        _ = try #require(pid)
+        #expect(!reader.timedOut && reader.out.contains("lost the mount"), "\(reader)")
+        #expect(next.succeeded && next.out == "kept\n", "\(next)")
+        #expect(scratch.keeperPid("killed") == nil)
+    }
 }
