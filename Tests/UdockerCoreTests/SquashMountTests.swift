@@ -47,10 +47,12 @@ struct MountScratch {
         for path in [root, sharing] { try Files.makeDirectory(path, mode: 0o700, owner: user) }
     }
 
-    /// The probe, as the test user, running `script` with the image's /bin/sh in the namespace of `key`.
-    func start(_ key: String, _ script: String) throws -> RunningCommand {
-        try Command.start([probe, image, root, sharing, key, "--layer", layer, "--", "/bin/sh", "-c", script],
-                          as: user, timeout: .seconds(120))
+    /// The probe, as the test user, running `script` with the image's /bin/sh in the namespace of `key`, by
+    /// default with a writable layer and the host's /proc.
+    func start(_ key: String, _ script: String, options: [String]? = nil) throws -> RunningCommand {
+        let options = options ?? ["--layer", layer, "--bind", "/proc:/proc"]
+        return try Command.start([probe, image, root, sharing, key] + options + ["--", "/bin/sh", "-c", script],
+                                 as: user, timeout: .seconds(120))
     }
 
     func keeperPid(_ key: String) -> pid_t? {
@@ -62,6 +64,8 @@ struct MountScratch {
 /// path, raw mode in hex, size (left out for directories, whose sizes differ between file systems), symlink target.
 enum StatListing {
     static let command = "find / -mindepth 1 -xdev -exec stat -c '%n|%f|%s|%N' {} +"
+    /// "mount ID TYPE" for each mount at / (fields 1 and 5 of mountinfo, the type after the " - ").
+    static let rootMounts = "while read -r id parent dev root point rest; do [ \"$point\" = / ] && echo \"mount $id ${rest#* - }\"; done < /proc/self/mountinfo | cut -d' ' -f1-3"
 
     static func parse(_ lines: [String]) -> [String] {
         lines.compactMap { line in
@@ -101,25 +105,36 @@ enum StatListing {
     @Test func twoCommandsOfOneNamespaceSeeTheImagesTreeAndTheServerEndsWithTheLast() throws {
         let scratch = try MountScratch()
         let expectedBusybox = try Digest.sha256(file: scratch.created + "/bin/busybox")
-        let (first, keeper, second) = try FuseDevice.with(mode: 0o666) {
+        let (first, keeper, keeperMounts, second) = try FuseDevice.with(mode: 0o666) {
             let available = try Command.run([scratch.probe, "check"], as: scratch.user)
             #expect(available.out == "available\n", "\(available)")
             // The first command lists the tree and reads files, then waits for the second, which joins the same
             // namespace (one mount, one server) and writes into the image's /tmp: the shared writable layer over it.
             let first = try scratch.start("step", StatListing.command + "; echo '--- content'; cat /data/keep.txt; "
-                                          + "sha256sum /bin/busybox; stat -c %u:%g /etc/passwd; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released")
+                                          + "sha256sum /bin/busybox; stat -c %u:%g /etc/passwd; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released; "
+                                          + StatListing.rootMounts)
             var keeper: pid_t?
             for _ in 0..<600 where keeper == nil {
                 keeper = scratch.keeperPid("step")
                 if keeper == nil { usleep(100_000) }
             }
-            let second = try scratch.start("step", "touch /tmp/go && echo joined").wait()
-            return (first.wait(), keeper, second)
+            // The server's own view: the image's FUSE mount at ROOT (under the overlay the commands see).
+            let keeperMounts = keeper.flatMap { try? String(contentsOfFile: "/proc/\($0)/mountinfo", encoding: .utf8) } ?? ""
+            let second = try scratch.start("step", "touch /tmp/go && echo joined; " + StatListing.rootMounts).wait()
+            return (first.wait(), keeper, keeperMounts, second)
         }
         #expect(first.succeeded && second.succeeded, "\(first)\n\(second)")
-        #expect(second.out == "joined\n")
+        // One mount per namespace: both commands see the same mount at / (its id), the writable layer's overlay
+        // over the image's FUSE mount, which the keeper serves.
+        #expect(second.lines.first == "joined")
+        let mounts = second.lines.dropFirst().filter { $0.hasPrefix("mount ") }
+        #expect(mounts.count == 1 && mounts[0].hasSuffix(" overlay"), "\(second)")
+        #expect(first.lines.filter { $0.hasPrefix("mount ") } == mounts, "\(first)\n\(second)")
+        #expect(keeperMounts.split(separator: "\n").contains { $0.contains(" \(scratch.root) ") && $0.contains(" - fuse.squashfuse ") },
+                "\(keeperMounts)")
         let parts = first.lines.split(separator: "--- content", maxSplits: 1)
-        let listing = StatListing.parse(Array(parts.first ?? []))
+        // The image's tree, less the mount point of the /proc bind (made in the writable layer).
+        let listing = StatListing.parse(Array(parts.first ?? [])).filter { !$0.hasPrefix("/proc ") }
         let expected = try StatListing.of(scratch.created)
         #expect(listing.count > 100)
         #expect(listing == expected, "first difference: \(zip(listing, expected).first { $0 != $1 }.map { "\($0) vs \($1)" } ?? "count \(listing.count) vs \(expected.count)")")
@@ -129,7 +144,7 @@ enum StatListing {
         #expect(content.dropFirst().first.map { "sha256:" + $0.prefix(64) } == expectedBusybox, "\(first)")
         // Owned by the user, as create's tree is: so the writable layer can copy /tmp up for the second command.
         #expect(content.dropFirst(2).first == "\(scratch.user.uid):\(scratch.user.gid)", "\(first)")
-        #expect(content.last == "released")
+        #expect(content.contains("released"))
         // The keeper served both commands and went with the last one: its pid and the namespace are gone.
         let pid = try #require(keeper)
         var gone = false
@@ -139,8 +154,8 @@ enum StatListing {
         }
         #expect(gone, "the FUSE server (keeper \(pid)) is still running after its last user exited")
         #expect(scratch.keeperPid("step") == nil)
-        let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
-        #expect(!mounts.contains(scratch.root), "the image is still mounted on the host at \(scratch.root)")
+        let hostMounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        #expect(!hostMounts.contains(scratch.root), "the image is still mounted on the host at \(scratch.root)")
     }
 
     @Test func aDevFuseTheUserCannotOpenIsRefusedInOneLine() throws {
