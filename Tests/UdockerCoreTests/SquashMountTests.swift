@@ -158,6 +158,15 @@ enum StatListing {
         #expect(!hostMounts.contains(scratch.root), "the image is still mounted on the host at \(scratch.root)")
     }
 
+    @Test func withoutAWritableLayerTheMountedImageIsReadOnly() throws {
+        let scratch = try MountScratch()
+        let run = try FuseDevice.with(mode: 0o666) {
+            try scratch.start("plain", "cat /data/keep.txt; touch /tmp/x || echo refused", options: []).wait()
+        }
+        #expect(run.succeeded && run.out == "kept\nrefused\n", "\(run)")
+        #expect(run.err.contains("Read-only file system"), "\(run)")
+    }
+
     @Test func aDevFuseTheUserCannotOpenIsRefusedInOneLine() throws {
         let scratch = try MountScratch()
         let (check, run) = try FuseDevice.with(mode: 0o600) {
