@@ -5,8 +5,8 @@ CONFIG   ?= release
 BUILDDIR  = .build/$(CONFIG)
 
 # Every Debian package the build, the tests and the demo use.
-DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev libsquashfs-dev
-DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl
+DEB_BUILD = pkg-config libcurl4-openssl-dev libarchive-dev libhwloc-dev libnuma-dev libssl-dev libsquashfs-dev libsquashfuse-dev libfuse3-dev
+DEB_TOOLS = proot fakechroot patchelf runc crun uidmap busybox-static hwloc numactl fuse3
 DEB_TEST  = squashfs-tools docker-registry skopeo umoci apache2-utils mmdebstrap openssl python3 python3-pip ca-certificates curl gcc libc6-dev \
             util-linux procps
 # The launcher's test world: a two-node SLURM with munge, Open MPI (and MPICH for PMI2) to compile and run the MPI
@@ -21,7 +21,8 @@ VERSION   = $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/Udock
 all: build
 
 # The Swift runtime is linked in, so an installed udocker needs no Swift toolchain on the cluster's nodes:
-# only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3 libsquashfs1), each opened when a command needs it.
+# only the C libraries (libcurl4 libarchive13 libhwloc15 libnuma1 libssl3 libsquashfs1 libsquashfuse0 libfuse3-3), each opened
+# when a command needs it.
 # Only the two products: TestSupport imports Testing, which a --static-swift-stdlib build cannot.
 # Linked at a fixed address (not PIE): a position-independent udocker spends ~0.7 ms of every start relocating its
 # own 80 MB image (78,000 relocations; docs/performance.md). udocker runs an image's programs with the user's own

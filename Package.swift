@@ -29,9 +29,12 @@ let package = Package(
         .target(name: "CNuma", dependencies: ["CLinux"]),
         // libsquashfs (libsquashfs-dev): SquashFS images built from an image's layers (Archive/Squash*.swift).
         .target(name: "CSquashfs", dependencies: ["CLinux"]),
+        // libsquashfuse_ll and libfuse3 (libsquashfuse-dev, libfuse3-dev): a SquashFS served with FUSE by the
+        // namespace's keeper (Exec/SquashMount.swift).
+        .target(name: "CSquashfuse", dependencies: ["CLinux"]),
         // glibc calls declared only under _GNU_SOURCE (unshare, sched_setaffinity, posix_spawn extensions).
         .target(name: "CLinux"),
-        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CSquashfs", "CLinux",
+        .target(name: "UdockerCore", dependencies: ["CCurl", "CArchive", "CHwloc", "CNuma", "CCrypto", "CSquashfs", "CSquashfuse", "CLinux",
                                                     .product(name: "Yams", package: "Yams")]),
         .target(name: "UdockerCLI", dependencies: [
             "UdockerCore",
@@ -42,6 +45,9 @@ let package = Package(
         // bench/launch: the launcher's MPI benchmark on the tests' two-node SLURM (run by bench/launch/run.sh).
         .executableTarget(name: "launch-bench", dependencies: ["TestSupport"], path: "bench/launch/LaunchBenchmark"),
         // Shared by the test targets: the unprivileged user, staged binaries, fixture images, daemons, the SLURM cluster.
+        // Runs a command in a U1 namespace whose root is a SquashFS served by the keeper, as the test user
+        // (SquashMountTests): the mount is not wired into udocker's commands yet.
+        .executableTarget(name: "squash-mount-probe", dependencies: ["UdockerCore"], path: "Tests/SquashMountProbe"),
         .target(name: "TestSupport", dependencies: ["UdockerCore", "CLinux"], path: "Tests/TestSupport"),
         // Expectations about commands (Swift Testing), for the suites that drive the built binaries.
         .target(name: "CommandExpectations", dependencies: ["TestSupport"], path: "Tests/CommandExpectations"),

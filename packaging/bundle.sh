@@ -47,7 +47,7 @@ for_bundle() {
 
 echo "== udocker and udocker-launch with their libraries" >&2
 install -m 0755 -s "$builddir/udocker" "$builddir/udocker-launch" "$top/bin/"
-on_demand=(libcurl.so.4 libarchive.so.13 libcrypto.so.3 libhwloc.so.15 libnuma.so.1 libsquashfs.so.1)
+on_demand=(libcurl.so.4 libarchive.so.13 libcrypto.so.3 libhwloc.so.15 libnuma.so.1 libsquashfs.so.1 libsquashfuse_ll.so.0 libfuse3.so.3)
 copy_closure "$top/lib" "$top/bin/udocker" "$top/bin/udocker-launch" "${on_demand[@]/#/$multiarch/}"
 cp -L "${on_demand[@]/#/$multiarch/}" "$top/lib/"
 for_bundle "$top/bin/udocker" "$top/bin/udocker-launch"

@@ -67,6 +67,10 @@ public struct Isolation: Sendable, Equatable {
     /// Symbolic links (CDI create-symlinks hooks) made inside the namespace after the binds, in its writable
     /// layer: a launcher stage's frozen ROOT cannot take them. `hostPath` is the link's target.
     public var links: [VolumeLinks.Link] = []
+    /// A SquashFS image mounted read-only at ROOT (an empty directory) before anything else, served with FUSE
+    /// by the shared namespace's keeper (SquashMount): it needs `sharing`, and binds at paths the image lacks
+    /// need `writableLayer`.
+    public var image: String?
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid

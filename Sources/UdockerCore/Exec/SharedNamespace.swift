@@ -112,10 +112,13 @@ enum KeeperRecord {
         return pid
     }
 
+    /// nil once the process is gone, or dead and not yet reaped (a killed keeper stays a zombie until its
+    /// parent, init or a subreaper, collects it: its namespaces are already gone).
     static func startTime(_ pid: pid_t) -> UInt64? {
         guard let stat = try? FileSystem.readString("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        // After "pid (comm)" come the fields from the third on; the start time is the 22nd field.
+        // After "pid (comm)" come the fields from the third on: the state first, the start time 22nd.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? UInt64(fields[19]) : nil
+        guard fields.count > 19, !["Z", "X"].contains(fields[0]) else { return nil }
+        return UInt64(fields[19])
     }
 }

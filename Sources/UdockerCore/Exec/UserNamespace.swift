@@ -8,6 +8,10 @@ import Foundation
 /// gets here, and `enter` checks that rather than failing obscurely.
 enum UserNamespace {
     static func enter(_ isolation: Isolation) throws {
+        // This process execs next, which would end the FUSE server's thread under the mount.
+        guard isolation.image == nil else {
+            throw UdockerError(.internalError, "U1: a mounted SquashFS image needs a namespace shared through its keeper")
+        }
         try create(isolation)
         try enterRoot(isolation)
     }
@@ -27,6 +31,7 @@ enum UserNamespace {
         try write("\(isolation.uid ?? uid) \(uid) 1\n", to: "/proc/self/uid_map")
         try write("\(isolation.gid ?? gid) \(gid) 1\n", to: "/proc/self/gid_map")
         guard mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else { throw UdockerError.posix("U1: cannot make mounts private", "/") }
+        if let image = isolation.image { try SquashMount.serve(image, at: isolation.root) }
         // A launcher stage is read-only to its jobs: a writable layer of this namespace's own over it, or, where
         // the kernel has no overlayfs for user namespaces, ROOT read-only with a /tmp of its own.
         var sealRoot = false
