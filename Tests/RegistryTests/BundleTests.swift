@@ -52,6 +52,11 @@ import CommandExpectations
         let version = try inDebian11("\(udocker) version")
         #expect(version.succeeded && version.out.contains("version: "), "\(version)")
 
+        // The bundle carries libsquashfs, libsquashfuse_ll and libfuse3: with /dev/fuse as distributions set it,
+        // the launcher says a SquashFS could be mounted here.
+        let info = try FuseDevice.with(mode: 0o666) { try inDebian11("~/\(Self.bundleName)/bin/udocker-launch info") }
+        #expect(info.lines.contains("squashfs mount:     possible (FUSE in a user namespace; the launcher still extracts images)"), "\(info)")
+
         try requireSuccess(inDebian11("\(udocker) load -i /mnt/busybox.tar && \(udocker) create --name=b \(try Fixtures.busybox().reference)"))
         for mode in ["P1", "U1"] {
             let ran = try inDebian11("\(udocker) setup --execmode=\(mode) b && \(udocker) run --nobanner b /bin/sh -c 'echo $container_execmode'")

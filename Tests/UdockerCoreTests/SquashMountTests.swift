@@ -3,24 +3,6 @@ import Testing
 import TestSupport
 @testable import UdockerCore
 
-/// /dev/fuse set to `mode` for one test and put back afterwards, said in the test output. This VM ships it 0600
-/// root; Debian's udev rule (and every mainstream distribution) makes it 0666, which is what users have.
-enum FuseDevice {
-    static func with<T>(mode: mode_t, _ body: () throws -> T) throws -> T {
-        var st = stat()
-        guard stat("/dev/fuse", &st) == 0 else { throw TestSupportError("/dev/fuse is missing: the kernel has no FUSE") }
-        let original = st.st_mode & 0o7777
-        guard original != mode else {
-            print("SquashMountTests: /dev/fuse is \(String(mode, radix: 8)) already, as this test needs")
-            return try body()
-        }
-        guard chmod("/dev/fuse", mode) == 0 else { throw TestSupportError("cannot chmod /dev/fuse: \(String(cString: strerror(errno)))") }
-        print("SquashMountTests: /dev/fuse made \(String(mode, radix: 8)) for this test (it was \(String(original, radix: 8))); restored afterwards")
-        defer { chmod("/dev/fuse", original) }
-        return try body()
-    }
-}
-
 /// One U1 namespace key's files and the image it mounts, all reachable by the unprivileged test user.
 struct MountScratch {
     let user: TestUser
@@ -53,6 +35,13 @@ struct MountScratch {
         let options = options ?? ["--layer", layer, "--bind", "/proc:/proc"]
         return try Command.start([probe, image, root, sharing, key] + options + ["--", "/bin/sh", "-c", script],
                                  as: user, timeout: .seconds(120))
+    }
+
+    /// What `udocker-launch info --json` says of mounting, as the test user.
+    func launcherInfo() throws -> String? {
+        let result = try Command.run([try Staging.shared().udockerLaunch, "info", "--json"], env: ["UDOCKER_DIR": dir + "/udocker"], as: user)
+        guard result.succeeded else { throw TestSupportError("udocker-launch info failed:\n\(result)") }
+        return (try JSONSerialization.jsonObject(with: result.stdout) as? [String: Any])?["squashfsMount"] as? String
     }
 
     func keeperPid(_ key: String) -> pid_t? {
@@ -108,6 +97,7 @@ enum StatListing {
         let (first, keeper, keeperMounts, second) = try FuseDevice.with(mode: 0o666) {
             let available = try Command.run([scratch.probe, "check"], as: scratch.user)
             #expect(available.out == "available\n", "\(available)")
+            #expect(try scratch.launcherInfo()?.hasPrefix("possible") == true)
             // The first command lists the tree and reads files, then waits for the second, which joins the same
             // namespace (one mount, one server) and writes into the image's /tmp: the shared writable layer over it.
             let first = try scratch.start("step", StatListing.command + "; echo '--- content'; cat /data/keep.txt; "
@@ -169,10 +159,12 @@ enum StatListing {
 
     @Test func aDevFuseTheUserCannotOpenIsRefusedInOneLine() throws {
         let scratch = try MountScratch()
-        let (check, run) = try FuseDevice.with(mode: 0o600) {
-            (try Command.run([scratch.probe, "check"], as: scratch.user), try scratch.start("refused", "echo ran").wait())
+        let (check, run, info) = try FuseDevice.with(mode: 0o600) {
+            (try Command.run([scratch.probe, "check"], as: scratch.user), try scratch.start("refused", "echo ran").wait(),
+             try scratch.launcherInfo())
         }
         #expect(check.out == "/dev/fuse is not readable and writable by you\n", "\(check)")
+        #expect(info == "/dev/fuse is not readable and writable by you")
         #expect(run.status != 0 && run.out.isEmpty, "\(run)")
         #expect(run.errLines.count == 1 && run.err.contains("/dev/fuse is not readable and writable by you"), "\(run)")
         #expect(scratch.keeperPid("refused") == nil)

@@ -14,6 +14,9 @@ public struct LaunchInfo: Sendable, Codable {
     public var repositoryFileSystem: String
     public var repositoryIsShared: Bool
     public var userNamespaces: String
+    /// Whether a SquashFS image could be mounted rootless here (FUSE in a user namespace), or why not. The
+    /// launcher does not mount yet (issue 17): it extracts images into the stage.
+    public var squashfsMount: String
     public var tools: [String: String]
     public var processingUnits: String
     public var cores: Int
@@ -35,6 +38,7 @@ public struct LaunchInfo: Sendable, Codable {
             "scratch:            \(scratch)",
             "repository:         \(repository) (\(repositoryFileSystem), \(repositoryIsShared ? "shared: containers are staged" : "node-local"))",
             "user namespaces:    \(userNamespaces)",
+            "squashfs mount:     \(squashfsMount)",
         ]
         lines += tools.keys.sorted().map { "tool \($0):".padding(toLength: 20, withPad: " ", startingAt: 0) + tools[$0]! }
         lines += ["cpus:               \(processingUnits) (\(cores) cores; NUMA \(numaNodes.joined(separator: " ")))",
@@ -71,6 +75,7 @@ extension Launcher {
         }
         let driver: String
         do { driver = try NvidiaDriver.version(.host(environment: environment)) } catch { driver = "\(error)" }
+        let mountFailure = host.userNamespaceFailure.map { "needs user namespaces: \($0)" } ?? SquashMount.availability()
         var mpi: [String]
         do {
             let host = try HostMPI.discover(environment: environment, resolver: .host(environment: environment))
@@ -84,6 +89,7 @@ extension Launcher {
         }
         return LaunchInfo(rank: rank, scratch: area.base, repository: repository.topDir, repositoryFileSystem: kind.name,
                           repositoryIsShared: kind.isShared, userNamespaces: host.userNamespaceFailure ?? "available",
+                          squashfsMount: mountFailure ?? "possible (FUSE in a user namespace; the launcher still extracts images)",
                           tools: tools, processingUnits: CPUSet.format(topology.processingUnits), cores: topology.cores.count,
                           numaNodes: topology.numaNodes.map { "\($0.index):\(CPUSet.format($0.processingUnits))" },
                           affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus,
