@@ -18,12 +18,16 @@ public final class ProbeSelection {
     public init() {}
 
     func keepsData(_ path: MemberPath, _ member: ArchiveMember) -> Bool {
-        let size = member.size ?? 0
+        keepsData(top: String(nulTerminated: path.components[0]), name: String(nulTerminated: path.name),
+                  size: member.size ?? 0, permissions: member.permissions)
+    }
+
+    /// A regular file whose first path component is `top` and last `name` (SquashExtractor's entries, and the
+    /// archive members above).
+    func keepsData(top: String, name: String, size: Int64, permissions: mode_t) -> Bool {
         files += 1
         bytes += size
-        let name = String(nulTerminated: path.name)
-        let keep = size <= Self.smallFile || member.permissions & 0o111 != 0
-            || String(nulTerminated: path.components[0]) == "etc"
+        let keep = size <= Self.smallFile || permissions & 0o111 != 0 || top == "etc"
             || Self.libraryPrefixes.contains { name.hasPrefix($0) }
         if keep { keptFiles += 1; keptBytes += size }
         return keep

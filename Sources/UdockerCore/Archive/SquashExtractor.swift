@@ -9,7 +9,8 @@ import Foundation
 /// made with the image's modes and times; owners are the extracting user's, and other types are skipped, as
 /// `create` does.
 public enum SquashExtractor {
-    public static func extract(_ image: String, expectedDigest: String?, into root: String) throws {
+    /// With `probe` (a dry run's), regular files it passes over are made sparse, their bytes not read.
+    public static func extract(_ image: String, expectedDigest: String?, into root: String, probe: ProbeSelection? = nil) throws {
         if let expectedDigest {
             let digest = try Digest.sha256(file: image)
             guard digest == expectedDigest else {
@@ -21,7 +22,7 @@ public enum SquashExtractor {
         let fd = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw UdockerError.posix("cannot open directory", root) }
         defer { close(fd) }
-        var extraction = Extraction(reader: reader, root: fd)
+        var extraction = Extraction(reader: reader, root: fd, probe: probe)
         try extraction.children(of: top, in: fd, path: "")
         try extraction.restoreDirectoryTimes()
     }
@@ -29,13 +30,15 @@ public enum SquashExtractor {
     private struct Extraction {
         let reader: SquashImageReader
         let root: Int32
+        let probe: ProbeSelection?
         /// The first path extracted for each inode number, for its further names (hard links).
         var firstNames: [UInt32: String] = [:]
         var directoryTimes: [(path: String, time: timespec)] = []
 
-        init(reader: SquashImageReader, root: Int32) {
+        init(reader: SquashImageReader, root: Int32, probe: ProbeSelection?) {
             self.reader = reader
             self.root = root
+            self.probe = probe
         }
 
         mutating func children(of node: SquashImageReader.TreeNode, in directory: Int32, path: String) throws {
@@ -76,12 +79,17 @@ public enum SquashExtractor {
                 defer { close(fd) }
                 var size: UInt64 = 0
                 _ = sqfs_inode_get_file_size(inode, &size)
-                try reader.readData(inode, size: size) { bytes in
-                    var done = 0
-                    while done < bytes.count {
-                        let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
-                        if n < 0 { if errno == EINTR { continue }; throw UdockerError.posix("cannot write", path) }
-                        done += n
+                let top = String(path.prefix { $0 != "/" })
+                if probe?.keepsData(top: top, name: name, size: Int64(size), permissions: permissions) == false {
+                    guard ftruncate(fd, off_t(size)) == 0 else { throw UdockerError.posix("cannot size", path) }
+                } else {
+                    try reader.readData(inode, size: size) { bytes in
+                        var done = 0
+                        while done < bytes.count {
+                            let n = write(fd, bytes.baseAddress! + done, bytes.count - done)
+                            if n < 0 { if errno == EINTR { continue }; throw UdockerError.posix("cannot write", path) }
+                            done += n
+                        }
                     }
                 }
                 fchmod(fd, ArchiveExtraction.fileMode(permissions))

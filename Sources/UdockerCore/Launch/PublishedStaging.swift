@@ -12,7 +12,7 @@ enum PublishedStaging {
                         probe: ProbeSelection? = nil) throws {
         let (fd, source) = try verifiedSource(published, archive: archive, scratch: scratch)
         defer { close(fd) }
-        if published.isSquashfs { return try extractSquashfs(published, from: source, into: directory) }
+        if published.isSquashfs { return try extractSquashfs(published, from: source, into: directory, probe: probe) }
         Log.verbose("staging \(published.name) from \(source)")
         let pump = try DigestingPump(from: fd)
         var extractionError: Error?
@@ -32,8 +32,9 @@ enum PublishedStaging {
     /// A SquashFS's tree becomes ROOT (the extractor checks the digest once more as it opens the file); the
     /// image config from the manifest becomes container.json; the mode is set up by the stager's `finish`, and
     /// the NVIDIA binding recorded here, on the node.
-    private static func extractSquashfs(_ published: PublishedContainer, from source: String, into directory: String) throws {
-        try SquashExtractor.extract(source, expectedDigest: published.archiveDigest, into: directory + "/ROOT")
+    private static func extractSquashfs(_ published: PublishedContainer, from source: String, into directory: String,
+                                        probe: ProbeSelection?) throws {
+        try SquashExtractor.extract(source, expectedDigest: published.archiveDigest, into: directory + "/ROOT", probe: probe)
         try FileSystem.atomicWrite(published.image, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
         if let config = published.config {
             try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
