@@ -101,7 +101,9 @@ public struct Launcher: Sendable {
         // Everything that can fail without the container's files fails here, before anything is staged.
         let rank = try RankContext.detect(environment)
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
-        let gpus = try gpuShare(request, rank: rank)
+        // Read once for the rank: its GPU count, then its devices. (With --gpu, --nvidia or setup --nvidia.)
+        let cdi = request.gpu || request.options.nvidia ? try CDIRankDevices.registry(request.options, environment: environment) : nil
+        let gpus = try gpuShare(request, rank: rank, cdi: request.gpu ? cdi : nil)
         let area = try StageArea.choose(explicit: request.scratch, environment: environment)
         let placement = try place(request, rank: rank, area: area, dryRun: dryRun)
         defer { placement.probe?.0.remove() }
@@ -109,7 +111,6 @@ public struct Launcher: Sendable {
         options.mpi = request.mpi
         if let devices = gpus.devices { options.environment.insert("CUDA_VISIBLE_DEVICES=" + devices, at: 0) }
         options.nvidia = options.nvidia || request.gpu
-        let cdi = options.nvidia ? try CDIRankDevices.registry(options, environment: environment) : nil
         if request.gpu, let visible = gpus.devices, let cdi {
             try CDIRankDevices.assign(&options, registry: cdi, visible: visible,
                                       pool: NvidiaRankDevices.pool(gpuCount: gpus.count, environment: environment),
@@ -313,12 +314,11 @@ public struct Launcher: Sendable {
 
     /// With --gpu: the rank's CUDA_VISIBLE_DEVICES when the job gives each rank its own GPUs, and the cores
     /// nearest the first of them (for --bind=gpu). GPUs are numbered in PCI bus order, as nvidia-smi does.
-    func gpuShare(_ request: LaunchRequest, rank: RankContext) throws -> (devices: String?, near: [Int]?, count: Int) {
+    func gpuShare(_ request: LaunchRequest, rank: RankContext, cdi: CDIRegistry?) throws -> (devices: String?, near: [Int]?, count: Int) {
         guard request.gpu || request.bind == .gpu else { return (nil, nil, 0) }
         let gpus = try HostTopology.nvidiaGPUs()
         // GPUs hwloc cannot see (no PCI access) are counted from a CDI spec's nvidia.com/gpu devices.
-        let cdi = request.gpu ? try CDIRankDevices.registry(request.options, environment: environment).map(CDIRankDevices.indexedDevices) : nil
-        let count = max(gpus.count, cdi?.count ?? 0)
+        let count = max(gpus.count, cdi.map(CDIRankDevices.indexedDevices)?.count ?? 0)
         let devices = request.gpu ? try NvidiaRankDevices.visibleDevices(localRank: rank.localRank, gpusPerRank: request.gpusPerRank,
                                                                           gpuCount: count, environment: environment) : nil
         let first = (devices ?? environment["CUDA_VISIBLE_DEVICES"])?.split(separator: ",").first.flatMap { Int($0) }
