@@ -134,8 +134,8 @@ public struct Publisher: Sendable {
     private func pruneVersions(of name: String, in directory: String, keeping: [String]) throws {
         let keptStems = keeping.compactMap(PublishedContainer.stem(ofArchive:))
         for file in try FileSystem.list(directory) where file.hasPrefix(name + "@") {
-            let stem = PublishedContainer.stem(ofArchive: file) != nil ? PublishedContainer.stem(ofArchive: file)
-                : file.hasSuffix(PublishedContainer.manifestSuffix) ? String(file.dropLast(PublishedContainer.manifestSuffix.count)) : nil
+            let stem = PublishedContainer.stem(ofArchive: file)
+                ?? (file.hasSuffix(PublishedContainer.manifestSuffix) ? String(file.dropLast(PublishedContainer.manifestSuffix.count)) : nil)
             if let stem, !keptStems.contains(stem) { try FileSystem.removeFile(directory + "/" + file) }
         }
     }
