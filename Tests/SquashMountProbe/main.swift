@@ -3,23 +3,23 @@ import UdockerCore
 
 // squash-mount-probe check
 //     prints SquashMount.availability() for the calling user ("available" when nil).
-// squash-mount-probe IMAGE ROOT SHARING-DIR KEY [--layer DIR] [--bind SOURCE:TARGET]... -- PROGRAM ARG...
-//     execs PROGRAM (a path inside the image) in the U1 namespace of KEY, whose keeper mounts IMAGE at ROOT,
-//     with a writable layer in DIR and the binds given.
+// squash-mount-probe IMAGE MOUNT-POINT ROOT SHARING-DIR KEY [--layer DIR] [--bind SOURCE:TARGET]... -- PROGRAM ARG...
+//     execs PROGRAM (a path inside the image) in the U1 namespace of KEY, whose keeper mounts IMAGE at
+//     MOUNT-POINT and shows it at ROOT, with a writable layer in DIR (else read-only) and the binds given.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["check"] {
     print(SquashMount.availability() ?? "available")
     exit(0)
 }
 func usage() -> Never {
-    FileHandle.standardError.write(Data("usage: squash-mount-probe IMAGE ROOT SHARING-DIR KEY [--layer DIR] [--bind SOURCE:TARGET]... -- PROGRAM ARG...\n".utf8))
+    FileHandle.standardError.write(Data("usage: squash-mount-probe IMAGE MOUNT-POINT ROOT SHARING-DIR KEY [--layer DIR] [--bind SOURCE:TARGET]... -- PROGRAM ARG...\n".utf8))
     exit(2)
 }
-guard let separator = arguments.firstIndex(of: "--"), separator >= 4, separator + 1 < arguments.count else { usage() }
-var isolation = Isolation(root: arguments[1], binds: [], workingDirectory: "/")
-isolation.image = arguments[0]
-isolation.sharing = NamespaceSharing(directory: arguments[2], key: arguments[3])
-var options = arguments[4..<separator].makeIterator()
+guard let separator = arguments.firstIndex(of: "--"), separator >= 5, separator + 1 < arguments.count else { usage() }
+var isolation = Isolation(root: arguments[2], binds: [], workingDirectory: "/")
+isolation.image = Isolation.Image(file: arguments[0], mountPoint: arguments[1])
+isolation.sharing = NamespaceSharing(directory: arguments[3], key: arguments[4])
+var options = arguments[5..<separator].makeIterator()
 while let option = options.next() {
     guard let value = options.next() else { usage() }
     switch option {

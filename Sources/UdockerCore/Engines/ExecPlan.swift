@@ -67,10 +67,20 @@ public struct Isolation: Sendable, Equatable {
     /// Symbolic links (CDI create-symlinks hooks) made inside the namespace after the binds, in its writable
     /// layer: a launcher stage's frozen ROOT cannot take them. `hostPath` is the link's target.
     public var links: [VolumeLinks.Link] = []
-    /// A SquashFS image mounted read-only at ROOT (an empty directory) before anything else, served with FUSE
-    /// by the shared namespace's keeper (SquashMount): it needs `sharing`, and binds at paths the image lacks
-    /// need `writableLayer`.
-    public var image: String?
+    /// A SquashFS image the shared namespace's keeper mounts read-only with FUSE (SquashMount) at `mountPoint`,
+    /// an empty directory outside ROOT; ROOT is then the image through the writable layer, or the image itself,
+    /// read-only, without one. It needs `sharing`. The keeper makes the namespace before the ranks have planned
+    /// (they plan by reading the image through it: `SharedNamespace.attach`), so the binds are mounted by the
+    /// first rank that joins, not by the keeper.
+    public struct Image: Sendable, Equatable {
+        public var file: String
+        public var mountPoint: String
+        public init(file: String, mountPoint: String) { self.file = file; self.mountPoint = mountPoint }
+    }
+    public var image: Image?
+    /// ROOT read-only, with a tmpfs of the namespace's own at /tmp, /var/tmp and /run where the image has them
+    /// (`udocker-launch --write=none`, and a stage or image where the kernel has no overlayfs for user namespaces).
+    public var readOnlyRoot = false
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.root = root; self.binds = binds; self.workingDirectory = workingDirectory; self.uid = uid; self.gid = gid

@@ -13,7 +13,7 @@ enum DeferredRemoval {
         let fd = open(lock, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw UdockerError.posix("cannot open", lock) }
         defer { close(fd) }
-        try DetachedProcess.start(keeping: fd) {
+        try DetachedProcess.start(keeping: [fd]) {
             guard let waiter = (try? FileLock.attempt(lock + ".reaper")) ?? nil else { _exit(0) }
             guard StageHold.lock(fd, LOCK_EX) else { _exit(1) }
             guard StageHold.isCurrent(fd, lock) else { _exit(0) }

@@ -21,26 +21,60 @@ enum SharedNamespace {
     static func join(_ isolation: Isolation, _ sharing: NamespaceSharing) throws {
         try UserNamespace.requireSingleThreaded("join a user namespace")
         let base = sharing.directory + "/ns-" + sharing.key
-        let keeper: pid_t
         do {
-            // Held only while looking for (or starting) the keeper, so two first ranks do not start two.
+            // Held while looking for (or starting) the keeper, so two first ranks do not start two, and for a
+            // mounted image while the first rank in mounts the binds.
             let creation = try FileLock(path: base + ".lock")
             defer { withExtendedLifetime(creation) {} }
-            // Shared before reading the pid file: a keeper that already got its exclusive lock is on its way out.
-            let users = open(base + ".users", O_RDWR | O_CREAT, 0o600)   // no O_CLOEXEC: the command keeps it
-            guard users >= 0 else { throw UdockerError.posix("U1: cannot open", base + ".users") }
-            while flock(users, LOCK_SH) != 0 {
-                guard errno == EINTR else { throw UdockerError.posix("U1: cannot lock", base + ".users") }
-            }
-            if let running = KeeperRecord.read(base + ".pid") {
-                keeper = running
-            } else {
-                keeper = try startKeeper(isolation, base: base)
-                try KeeperRecord.write(keeper, to: base + ".pid")
-            }
+            try enter(try keeperInUse(isolation, base: base))
+            if isolation.image != nil { try bindOnce(isolation, base: base) }
         }
-        try enter(keeper)
         try UserNamespace.enterRoot(isolation)
+    }
+
+    /// For a mounted image, before the rank plans: the keeper of `sharing`, started when there is none, and this
+    /// process counted among its users (held across exec). The rank plans by reading the image at
+    /// `/proc/PID/root` + the image's mount point, where the keeper serves it; it joins at exec.
+    static func attach(_ isolation: Isolation, _ sharing: NamespaceSharing) throws -> pid_t {
+        let base = sharing.directory + "/ns-" + sharing.key
+        let creation = try FileLock(path: base + ".lock")
+        defer { withExtendedLifetime(creation) {} }
+        return try keeperInUse(isolation, base: base)
+    }
+
+    /// Under the creation lock: takes `.users` shared (no O_CLOEXEC: the command keeps it), then the running
+    /// keeper, or a new one.
+    private static func keeperInUse(_ isolation: Isolation, base: String) throws -> pid_t {
+        // Shared before reading the pid file: a keeper that already got its exclusive lock is on its way out.
+        let users = open(base + ".users", O_RDWR | O_CREAT, 0o600)
+        guard users >= 0 else { throw UdockerError.posix("U1: cannot open", base + ".users") }
+        while flock(users, LOCK_SH) != 0 {
+            guard errno == EINTR else { throw UdockerError.posix("U1: cannot lock", base + ".users") }
+        }
+        if let running = KeeperRecord.read(base + ".pid") { return running }
+        // A keeper that died took its mounts with it: the record of the binds made in them goes too.
+        unlink(base + ".binds")
+        let keeper = try startKeeper(isolation, base: base)
+        try KeeperRecord.write(keeper, to: base + ".pid")
+        return keeper
+    }
+
+    /// A mounted image's namespace is made before any rank has planned, so the first rank to join mounts the
+    /// binds in it (with the creation lock held) and records them; the others find them made. Ranks with other
+    /// volumes have another key (`Launcher.mountSharingKey`): a record that differs is a bug, never mixed up.
+    private static func bindOnce(_ isolation: Isolation, base: String) throws {
+        var record = "readOnlyRoot \(isolation.readOnlyRoot)\n"
+        for bind in isolation.binds { record += "bind \(bind.source)\t\(bind.target)\t\(bind.readOnly)\n" }
+        for link in isolation.links { record += "link \(link.hostPath)\t\(link.containerPath)\n" }
+        if let made = try? FileSystem.readString(base + ".binds") {
+            guard made == record else {
+                throw UdockerError(.internalError, "U1: another rank of this step on this node mounted other binds into the "
+                                   + "mounted image's namespace (\(base).binds)")
+            }
+            return
+        }
+        try UserNamespace.mountBinds(isolation, sealRoot: !UserNamespace.hasWritableLayer(isolation.root))
+        try FileSystem.atomicWrite(record, to: base + ".binds", mode: 0o600)
     }
 
     private static func enter(_ keeper: pid_t) throws {
@@ -59,7 +93,10 @@ enum SharedNamespace {
         var pipeFDs: [Int32] = [0, 0]
         guard pipe(&pipeFDs) == 0 else { throw UdockerError.posix("U1: cannot create a pipe", "") }
         let report = pipeFDs[1]
-        try DetachedProcess.start(keeping: report) { keep(isolation, base: base, report: report) }
+        // A mounted image's watcher tells the ranks on the standard error of the rank that started it (ServerLoss).
+        let errorOutput = isolation.image != nil ? fcntl(2, F_DUPFD_CLOEXEC, 3) : -1
+        try DetachedProcess.start(keeping: [report, errorOutput]) { keep(isolation, base: base, report: report, errorOutput: errorOutput) }
+        if errorOutput >= 0 { close(errorOutput) }
         close(pipeFDs[1])
         defer { close(pipeFDs[0]) }
         var bytes = [UInt8]()
@@ -77,22 +114,47 @@ enum SharedNamespace {
         return pid
     }
 
-    /// The keeper's whole life; never returns.
-    private static func keep(_ isolation: Isolation, base: String, report: Int32) -> Never {
-        func say(_ text: String) { let bytes = Array(text.utf8); _ = write(report, bytes, bytes.count) }
+    /// The keeper's whole life; never returns. A mounted image's keeper is the FUSE server of the ranks' root,
+    /// so it is watched by its parent, which stops the ranks if it dies under them (`ServerLoss`).
+    private static func keep(_ isolation: Isolation, base: String, report: Int32, errorOutput: Int32) -> Never {
+        guard let image = isolation.image else { serve(isolation, base: base, report: report, watcher: nil) }
+        var ends: [Int32] = [0, 0]
+        let server = pipe(&ends) == 0 ? fork() : -1
+        if server == 0 {
+            close(ends[0])
+            close(errorOutput)
+            serve(isolation, base: base, report: report, watcher: ends[1])
+        }
+        guard server > 0 else {
+            let text = Array("U1: cannot start the FUSE server of \(image.file): \(String(cString: strerror(errno)))".utf8)
+            _ = write(report, text, text.count)
+            _exit(1)
+        }
+        close(report)
+        close(ends[1])
+        ServerLoss.watch(server, namespaceFrom: ends[0], image: image.file, base: base, errorOutput: errorOutput)
+    }
+
+    private static func serve(_ isolation: Isolation, base: String, report: Int32, watcher: Int32?) -> Never {
+        func say(_ text: String, to fd: Int32) { let bytes = Array(text.utf8); _ = write(fd, bytes, bytes.count) }
         let users = open(base + ".users", O_RDWR | O_CLOEXEC)
-        guard users >= 0 else { say("U1: the keeper cannot open \(base).users"); _exit(1) }
+        guard users >= 0 else { say("U1: the keeper cannot open \(base).users", to: report); _exit(1) }
         do {
             try UserNamespace.create(isolation)
         } catch {
-            say("\(error)")
+            say("\(error)", to: report)
             _exit(1)
         }
-        say("ready \(getpid())")
+        if let watcher {
+            say(FileSystem.readLink("/proc/self/ns/user") ?? "", to: watcher)
+            close(watcher)
+        }
+        say("ready \(getpid())", to: report)
         close(report)
         while flock(users, LOCK_EX) != 0 && errno == EINTR {}
         // Still holding the lock: no rank can be reading the record now, and none joins a keeper on its way out.
         unlink(base + ".pid")
+        unlink(base + ".binds")
         _exit(0)
     }
 }

@@ -16,8 +16,9 @@ enum UserNamespace {
         try enterRoot(isolation)
     }
 
-    /// The namespaces with the binds mounted, without changing root: what a rank does alone, and what the keeper
-    /// of a namespace shared by a node's ranks does once for all of them (see SharedNamespace).
+    /// The namespaces with ROOT ready and the binds mounted, without changing root: what a rank does alone, and
+    /// what the keeper of a namespace shared by a node's ranks does once for all of them (see SharedNamespace).
+    /// A mounted image's binds come later, from the first rank to join (`mountBinds`).
     static func create(_ isolation: Isolation) throws {
         let uid = getuid(), gid = getgid()
         try requireSingleThreaded("create a user namespace")
@@ -31,39 +32,64 @@ enum UserNamespace {
         try write("\(isolation.uid ?? uid) \(uid) 1\n", to: "/proc/self/uid_map")
         try write("\(isolation.gid ?? gid) \(gid) 1\n", to: "/proc/self/gid_map")
         guard mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else { throw UdockerError.posix("U1: cannot make mounts private", "/") }
-        if let image = isolation.image { try SquashMount.serve(image, at: isolation.root) }
-        // A launcher stage is read-only to its jobs: a writable layer of this namespace's own over it, or, where
-        // the kernel has no overlayfs for user namespaces, ROOT read-only with a /tmp of its own.
-        var sealRoot = false
-        if let layer = isolation.writableLayer, try !WritableLayer.mount(over: isolation.root, in: layer) {
-            guard mount(isolation.root, isolation.root, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
-                throw UdockerError.posix("U1: cannot bind", isolation.root)
-            }
-            sealRoot = true
-        }
+        let sealRoot = try prepareRoot(isolation)
+        if isolation.image == nil { try mountBinds(isolation, sealRoot: sealRoot) }
+    }
 
+    /// ROOT as the run sees it, before the binds: a launcher stage (read-only to its jobs) or a mounted image gets
+    /// a writable layer of this namespace's own over it, or, with `readOnlyRoot` or where the kernel has no
+    /// overlayfs for user namespaces (before Linux 5.11), is bound read-only. True when ROOT is to be sealed
+    /// read-only once the binds are in.
+    private static func prepareRoot(_ isolation: Isolation) throws -> Bool {
+        var lower = isolation.root
+        if let image = isolation.image {
+            try SquashMount.serve(image.file, at: image.mountPoint)
+            lower = image.mountPoint
+        }
+        if let layer = isolation.writableLayer, !isolation.readOnlyRoot, try WritableLayer.mount(lower, at: isolation.root, in: layer) {
+            return false
+        }
+        guard isolation.writableLayer != nil || isolation.readOnlyRoot || isolation.image != nil else { return false }
+        // A mount of its own at ROOT, so that it can be made read-only without touching the tree below.
+        guard mount(lower, isolation.root, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
+            throw UdockerError.posix("U1: cannot bind \(lower) at", isolation.root)
+        }
+        return true
+    }
+
+    /// Whether ROOT, in the namespace this process is in, has a writable layer (an overlay mounted on it).
+    static func hasWritableLayer(_ root: String) -> Bool {
+        LinuxCalls.fileSystemType(root) == WritableLayer.overlayType
+    }
+
+    /// The binds (parents before children, so /dev/shm lands on /dev), the links, and with `sealRoot` a tmpfs
+    /// at /tmp, /var/tmp and /run and ROOT made read-only.
+    static func mountBinds(_ isolation: Isolation, sealRoot: Bool) throws {
         let paths = ContainerPaths(root: isolation.root)
-        // Parents before children (/dev before /dev/shm), so later binds land on top.
         for bind in isolation.binds.sorted(by: { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }) {
             guard let target = paths.hostPath(bind.target), target.hasPrefix(isolation.root) else {
                 throw UdockerError(.invalidInput, "U1: cannot bind \(bind.source) at \(bind.target)")
             }
-            try makeMountPoint(target, like: bind.source)
+            try makeMountPoint(target, like: bind.source, readOnlyRoot: sealRoot)
             guard mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
                 throw UdockerError.posix("U1: cannot bind \(bind.source) at", bind.target)
             }
             if bind.readOnly { try remountReadOnly(target) }
         }
         for link in isolation.links { try makeLink(link, paths: paths, root: isolation.root) }
-        if sealRoot {
-            if !isolation.binds.contains(where: { $0.target == "/tmp" }), FileSystem.isDirectory(isolation.root + "/tmp") {
-                guard WritableLayer.mountFileSystem("tmpfs", at: isolation.root + "/tmp", flags: UInt(MS_NOSUID | MS_NODEV), options: "mode=1777") else {
-                    throw UdockerError.posix("U1: cannot mount a tmpfs on", isolation.root + "/tmp")
-                }
+        guard sealRoot else { return }
+        for directory in temporaryDirectories where !isolation.binds.contains(where: { $0.target == directory })
+            && FileSystem.isDirectory(isolation.root + directory) {
+            guard WritableLayer.mountFileSystem("tmpfs", at: isolation.root + directory, flags: UInt(MS_NOSUID | MS_NODEV),
+                                                options: directory == "/run" ? "mode=0755" : "mode=1777") else {
+                throw UdockerError.posix("U1: cannot mount a tmpfs on", isolation.root + directory)
             }
-            try remountReadOnly(isolation.root)
         }
+        try remountReadOnly(isolation.root)
     }
+
+    /// Where a read-only ROOT gets a tmpfs of its own.
+    static let temporaryDirectories = ["/tmp", "/var/tmp", "/run"]
 
     static func enterRoot(_ isolation: Isolation) throws {
         guard chroot(isolation.root) == 0 else { throw UdockerError.posix("U1: cannot change root to", isolation.root) }
@@ -100,8 +126,12 @@ enum UserNamespace {
         guard symlink(link.hostPath, path) == 0 else { throw UdockerError.posix("U1: cannot link \(link.hostPath) at", link.containerPath) }
     }
 
-    private static func makeMountPoint(_ target: String, like source: String) throws {
+    private static func makeMountPoint(_ target: String, like source: String, readOnlyRoot: Bool) throws {
         if FileSystem.exists(target) { return }
+        if readOnlyRoot {
+            throw UdockerError(.unsupported, "U1: cannot bind \(source): the read-only root has no \(target) to mount it on "
+                               + "(bind it where the image has a directory or file, or run with a writable layer)")
+        }
         if FileSystem.isDirectoryFollowingLinks(source) {
             try FileSystem.makeDirectories(target)
         } else {
