@@ -16,7 +16,6 @@ struct LaunchStageCommand: ParsableCommand {
         let context = try general.context()
         var request = LaunchRequest(target: target, options: RunOptions())
         request.scratch = general.scratch
-        request.stage = .always
         try staging.apply(to: &request)
         let summary = try Launcher(repository: context.repository, tools: context.hostTools,
                                    environment: ProcessInfo.processInfo.environment).stage(request)

@@ -10,7 +10,8 @@ public struct RunPreparation: Sendable {
         case container(id: String)
         case location(root: String, stateDir: String)
         /// A container staged by the launcher: a directory shaped like a container's (ROOT, container.json).
-        case stage(directory: String)
+        /// `root`, when given, is where its tree is read instead of ROOT (a mounted image, as its keeper serves it).
+        case stage(directory: String, root: String? = nil)
 
         public var isStage: Bool { if case .stage = self { return true } else { return false } }
     }
@@ -64,9 +65,9 @@ public struct RunPreparation: Sendable {
             containerDir = stateDir
             names = []
             image = ImageConfig()
-        case .stage(let directory):
+        case .stage(let directory, let served):
             id = Paths.basename(directory)
-            root = Self.realPath(directory + "/ROOT")
+            root = served ?? Self.realPath(directory + "/ROOT")
             containerDir = directory
             names = []
             let config = directory + "/" + ContainerFile.containerJSON.rawValue

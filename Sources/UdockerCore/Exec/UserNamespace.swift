@@ -70,7 +70,7 @@ enum UserNamespace {
             guard let target = paths.hostPath(bind.target), target.hasPrefix(isolation.root) else {
                 throw UdockerError(.invalidInput, "U1: cannot bind \(bind.source) at \(bind.target)")
             }
-            try makeMountPoint(target, like: bind.source, readOnlyRoot: sealRoot)
+            try makeMountPoint(target, like: bind, readOnlyRoot: sealRoot)
             guard mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
                 throw UdockerError.posix("U1: cannot bind \(bind.source) at", bind.target)
             }
@@ -126,13 +126,13 @@ enum UserNamespace {
         guard symlink(link.hostPath, path) == 0 else { throw UdockerError.posix("U1: cannot link \(link.hostPath) at", link.containerPath) }
     }
 
-    private static func makeMountPoint(_ target: String, like source: String, readOnlyRoot: Bool) throws {
+    private static func makeMountPoint(_ target: String, like bind: Isolation.Bind, readOnlyRoot: Bool) throws {
         if FileSystem.exists(target) { return }
         if readOnlyRoot {
-            throw UdockerError(.unsupported, "U1: cannot bind \(source): the read-only root has no \(target) to mount it on "
+            throw UdockerError(.unsupported, "U1: cannot bind \(bind.source): the read-only root has no \(bind.target) to mount it on "
                                + "(bind it where the image has a directory or file, or run with a writable layer)")
         }
-        if FileSystem.isDirectoryFollowingLinks(source) {
+        if FileSystem.isDirectoryFollowingLinks(bind.source) {
             try FileSystem.makeDirectories(target)
         } else {
             try FileSystem.makeDirectories(Paths.dirname(target))

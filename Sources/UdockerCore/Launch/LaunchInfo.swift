@@ -89,7 +89,7 @@ extension Launcher {
         }
         return LaunchInfo(rank: rank, scratch: area.base, repository: repository.topDir, repositoryFileSystem: kind.name,
                           repositoryIsShared: kind.isShared, userNamespaces: host.userNamespaceFailure ?? "available",
-                          squashfsMount: mountFailure ?? "possible (FUSE in a user namespace; the launcher still extracts images)",
+                          squashfsMount: mountFailure ?? "possible (FUSE in a user namespace: U1 runs images and published SquashFS files mounted)",
                           tools: tools, processingUnits: CPUSet.format(topology.processingUnits), cores: topology.cores.count,
                           numaNodes: topology.numaNodes.map { "\($0.index):\(CPUSet.format($0.processingUnits))" },
                           affinity: CPUSet.format(inherited), bind: bind.rawValue, localRankCPUs: cpus,

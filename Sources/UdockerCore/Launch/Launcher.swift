@@ -3,14 +3,36 @@ import Foundation
 /// What one `udocker-launch` invocation was asked for.
 public struct LaunchRequest: Sendable {
     public enum StagePolicy: String, Sendable, CaseIterable {
-        /// Stage an image always; a container when its repository is on a network or parallel file system.
+        /// A SquashFS (an image's, or a published one) mounted where that works, else extracted; a container
+        /// staged when its repository is on a network or parallel file system.
         case auto
+        /// The SquashFS mounted straight from where it is (the node reads only the blocks it touches).
+        case mount
+        /// One sequential copy of the SquashFS into node-local scratch, then mounted.
+        case copy
+        /// The tree extracted into node-local scratch (`always` is the same).
+        case extract
         case always
         case never
 
         public static func parse(_ text: String) throws -> StagePolicy {
             guard let policy = StagePolicy(rawValue: text.lowercased()) else {
-                throw UdockerError(.invalidInput, "invalid --stage: \(text) (valid: auto always never)")
+                throw UdockerError(.invalidInput, "invalid --stage: \(text) (valid: auto mount copy extract always never)")
+            }
+            return policy
+        }
+    }
+
+    /// Where a U1 run's writes outside its volumes go.
+    public enum WritePolicy: String, Sendable {
+        /// A writable layer of the namespace's own, in memory, gone with it.
+        case layer
+        /// None: a read-only root with tmpfs at /tmp, /var/tmp and /run.
+        case none
+
+        public static func parse(_ text: String) throws -> WritePolicy {
+            guard let policy = WritePolicy(rawValue: text.lowercased()) else {
+                throw UdockerError(.invalidInput, "invalid --write: \(text) (valid: layer none)")
             }
             return policy
         }
@@ -20,6 +42,7 @@ public struct LaunchRequest: Sendable {
     public var options: RunOptions
     public var scratch: String?
     public var stage: StagePolicy = .auto
+    public var write: WritePolicy = .layer
     public var stageTimeout: Double = 600
     public var execMode: ExecMode?
     /// U1: the node's ranks of one step share one namespace.
@@ -41,6 +64,8 @@ public struct LaunchPlan: Sendable {
     public var rank: RankContext
     public var target: String
     public var placement: String
+    /// Where writes go, for a mounted image (`ImageMount.writes`).
+    public var writes: String? = nil
     public var stage: StagedContainer?
     public var mode: LaunchModeChoice
     public var pinning: RankPinning.Plan
@@ -55,7 +80,7 @@ public struct LaunchPlan: Sendable {
     public var report: String {
         var lines = ["rank: \(rank.rank) of \(rank.size), local \(rank.localRank) of \(rank.localSize) on \(rank.node) "
                      + "(\(rank.manager.rawValue)\(rank.jobID.map { ", job \($0)" } ?? "")\(rank.stepID.map { " step \($0)" } ?? ""))",
-                     "target: \(target)", "placement: \(placement)", "mode: \(mode.mode.rawValue)"]
+                     "target: \(target)", "placement: \(placement)"] + (writes.map { [$0] } ?? []) + ["mode: \(mode.mode.rawValue)"]
         lines += mode.reasons.map { "  " + $0 }
         lines.append("cpus: \(pinning.cpus.map(CPUSet.format) ?? "unchanged") (\(pinning.reason))")
         if let gpus { lines.append("gpus: CUDA_VISIBLE_DEVICES=\(gpus)") }
@@ -93,6 +118,9 @@ public struct Launcher: Sendable {
         var choice: LaunchModeChoice
         /// A dry run's stand-in for a stage not made (`StageProbe`), and where the stage would be.
         var probe: (StageProbe, stageDirectory: String)?
+        /// A mounted image, the keeper that serves it (nil in a dry run or `stage`) and the namespace it is in.
+        var mount: (image: ImageMount, keeper: pid_t?, sharing: NamespaceSharing?)?
+        var writes: String?
     }
 
     /// With `dryRun`, the plan is only to be printed: nothing is staged, a stage not yet made is decided from a
@@ -133,7 +161,8 @@ public struct Launcher: Sendable {
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
             if plan.isolation != nil {
-                plan.isolation?.writableLayer = stage.directory + "/.layer"
+                plan.isolation?.writableLayer = request.write == .none ? nil : stage.directory + "/.layer"
+                plan.isolation?.readOnlyRoot = request.write == .none
                 // The stage's ROOT is frozen: CDI hooks' links are made in the namespace's layer instead.
                 plan.preparation.removeAll { step in
                     guard case .volumeLinks(let links) = step, links.record.hasSuffix("/" + CDIApplication.linksRecord) else { return false }
@@ -143,10 +172,12 @@ public struct Launcher: Sendable {
             }
             if request.cleanup { plan.preparation.append(.removeWhenUnlocked(directory: stage.directory, lock: stage.inUseFile)) }
         }
-        if request.join && rank.localSize > 1, let isolation = plan.isolation {
+        if let mount = placement.mount {
+            Self.runMounted(&plan, mount.image, view: mount.keeper.map(mount.image.view), sharing: mount.sharing)
+        } else if request.join && rank.localSize > 1, let isolation = plan.isolation {
             plan.isolation?.sharing = NamespaceSharing(directory: area.locksDir, key: try Self.sharingKey(rank, isolation))
         }
-        var launchPlan = LaunchPlan(rank: rank, target: request.target, placement: placement.description, stage: placement.stage,
+        var launchPlan = LaunchPlan(rank: rank, target: request.target, placement: placement.description, writes: placement.writes, stage: placement.stage,
                                     mode: placement.choice, pinning: pinning, gpus: gpus.devices, nvidia: options.nvidia, mpi: run.mpi, exec: plan)
         if cdi != nil {
             let own = options.cdiDevices.filter { $0.kind == CDIRankDevices.nvidiaKind }
@@ -155,13 +186,32 @@ public struct Launcher: Sendable {
         return launchPlan
     }
 
+    /// The plan was made from the image as the keeper serves it (`view`): the rank joins the keeper's namespace,
+    /// where the same tree is at the stage's ROOT.
+    static func runMounted(_ plan: inout ExecPlan, _ image: ImageMount, view: String?, sharing: NamespaceSharing?) {
+        if let view {
+            plan.arguments = plan.arguments.map { $0.replacingOccurrences(of: view, with: image.stage.root) }
+            plan.environment = plan.environment.map { $0.replacingOccurrences(of: view, with: image.stage.root) }
+        }
+        let keeper = image.keeperIsolation()
+        plan.isolation?.root = keeper.root
+        plan.isolation?.image = keeper.image
+        plan.isolation?.writableLayer = keeper.writableLayer
+        plan.isolation?.readOnlyRoot = keeper.readOnlyRoot
+        plan.isolation?.sharing = sharing
+    }
+
     /// `udocker-launch stage`: the staging and once-per-node set-up alone, with no command (a job script runs it
     /// with one task per node before its MPI step). Returns what `--dry-run` would say of the placement, and for
     /// an image a second line on its SquashFS.
     public func stage(_ request: LaunchRequest) throws -> String {
         let rank = try RankContext.detect(environment)
+        var request = request
+        // A container is staged by this command, wherever its repository is; an image or SquashFS as a run would.
+        if case .container = try resolve(request.target), request.stage == .auto { request.stage = .always }
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
-        let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment))
+        let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment),
+                                  attach: false)
         // An image's SquashFS is built ahead of the job too, once per repository (SquashImageStore). Nothing
         // runs from it yet, so a repository this user cannot write (a site's shared one) only says so.
         var squash = ""
@@ -176,7 +226,8 @@ public struct Launcher: Sendable {
         return "\(placement.description), mode \(placement.choice.mode.rawValue)" + squash
     }
 
-    func place(_ request: LaunchRequest, rank: RankContext, area: StageArea, dryRun: Bool = false) throws -> Placement {
+    /// `attach`: start (or find) the keeper that serves a mounted image, as a rank that runs from it does.
+    func place(_ request: LaunchRequest, rank: RankContext, area: StageArea, dryRun: Bool = false, attach: Bool = true) throws -> Placement {
         let target = try resolve(request.target)
         var request = request
         let asked = request.execMode
@@ -191,6 +242,33 @@ public struct Launcher: Sendable {
             throw UdockerError(.unsupported, refusal)
         }
         let linkless = request.execMode == nil ? try LaunchModeChoice.withoutLinks(volumes: request.options.volumes, host: host) : nil
+        var notMounted: String?
+        if case .container = target {
+            if request.stage == .mount || request.stage == .copy {
+                throw UdockerError(.invalidInput, "--stage=\(request.stage.rawValue) needs an image or a published SquashFS: "
+                                   + "a stored container is a tree (use --stage=always)")
+            }
+        } else {
+            let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
+            notMounted = ImageMount.obstacle(target, request: request, userNamespaceFailure: { UserNamespaceProbe.failure() })
+            // An image's SquashFS, built into the repository by the first rank that needs it (only stat()ed after).
+            var squashfs: String?
+            if notMounted == nil, case .image(let image) = target {
+                let store = SquashImageStore(repository: repository)
+                do {
+                    squashfs = dryRun ? try store.path(for: image) : try store.ensure(image).path
+                } catch let error as UdockerError {
+                    notMounted = "cannot build its SquashFS in the repository: \(error.description)"
+                }
+            }
+            if notMounted == nil {
+                return try placeMounted(target, squashfs: squashfs, request: request, rank: rank, area: area, stager: stager,
+                                        dryRun: dryRun, attach: attach)
+            }
+            if let notMounted, request.stage == .mount || request.stage == .copy, rank.rank == 0, !dryRun {
+                Log.warning("--stage=\(request.stage.rawValue): cannot mount \(target.description): \(notMounted); extracting it instead")
+            }
+        }
         if let reason = try inPlaceReason(target, policy: request.stage) {
             guard case .container(let id) = target else { throw UdockerError(.internalError, "an image cannot run in place") }
             let choice = try request.execMode.map(Self.requested) ?? linkless
@@ -206,7 +284,12 @@ public struct Launcher: Sendable {
         if let requested = wanted, stager.finished(baseKey).flatMap(Self.recordedChoice)?.mode != requested {
             key += "-" + requested.rawValue
         }
-        if dryRun { return try decideWithoutStaging(target, key: key, stager: stager, request: request, linkless: linkless, host: host) }
+        let because = notMounted.map { " (not mounted: \($0))" } ?? ""
+        if dryRun {
+            var placement = try decideWithoutStaging(target, key: key, stager: stager, request: request, linkless: linkless, host: host)
+            placement.description += because
+            return placement
+        }
         var made = false
         let staged = try stager.ensure(target, key: key) { staged in
             made = true
@@ -214,8 +297,48 @@ public struct Launcher: Sendable {
         }
         let choice = try request.execMode.map(Self.requested) ?? linkless ?? Self.recordedChoice(staged)
             ?? LaunchModeChoice.choose(root: staged.root, stateDir: staged.directory, host: host())
-        return Placement(source: .stage(directory: staged.directory), description: (made ? "staged in " : "reused the stage in ") + staged.directory,
-                         stage: staged, choice: choice)
+        return Placement(source: .stage(directory: staged.directory),
+                         description: (made ? "staged in " : "reused the stage in ") + staged.directory + because, stage: staged, choice: choice)
+    }
+
+    /// U1 from the SquashFS mounted by the step's keeper on this node (ImageMount): the node's stage holds only
+    /// the metadata, made once per node; the rank plans from the image as the keeper serves it.
+    func placeMounted(_ target: LaunchTarget, squashfs: String?, request: LaunchRequest, rank: RankContext, area: StageArea,
+                      stager: NodeStage, dryRun: Bool, attach: Bool) throws -> Placement {
+        let key = ImageMount.key(try target.stageKey(repository: repository), policy: request.stage)
+        let readOnly = request.write == .none
+        let how = request.stage == .copy ? "copied to this node, then mounted" : "mounted where it is"
+        let choice = LaunchModeChoice(mode: .U1, reasons: ["U1: chosen: the SquashFS is mounted (FUSE, served in the step's "
+                                                           + "namespace on this node); F3 would need its tree extracted"])
+        let writes = ImageMount.writes(readOnly: readOnly)
+        if dryRun {
+            // The tree is read from a probe (the stage, if any, holds no tree), and nothing is mounted.
+            let probe = try StageProbe.make(target, repository: repository, area: stager.area)
+            let file = squashfs ?? target.description
+            let built = squashfs.map { FileSystem.isFile($0) ? "" : " (built first, once for the repository)" } ?? ""
+            let image = ImageMount(file: file, stage: StagedContainer(key: key, directory: stager.area.stageDir(key)), readOnly: readOnly)
+            return Placement(source: .stage(directory: probe.directory),
+                             description: "would mount \(file)\(built) (\(how)); nothing mounted: decided from \(probe.source)",
+                             stage: nil, choice: choice, probe: (probe, image.stage.directory),
+                             mount: (image, nil, try image.sharing(rank, area: area, options: request.options)), writes: writes)
+        }
+        var made = false
+        let staged = try stager.ensure(target, key: key, populate: { directory in
+            try ImageMount.populate(directory, from: target, squashfs: squashfs, scratch: area.scratch, copy: request.stage == .copy)
+        }, finish: { _ in made = true })
+        let image = try ImageMount.open(staged, readOnly: readOnly)
+        let description = (made ? "mounted " : "mounted (stage reused) ") + image.file + " (\(how)) for the stage \(staged.directory)"
+        guard attach else {
+            return Placement(source: .stage(directory: staged.directory), description: description, stage: staged, choice: choice,
+                             mount: (image, nil, nil), writes: writes)
+        }
+        let sharing = try image.sharing(rank, area: area, options: request.options)
+        var isolation = image.keeperIsolation()
+        isolation.sharing = sharing
+        let keeper = try SharedNamespace.attach(isolation, sharing)
+        return Placement(source: .stage(directory: staged.directory, root: image.view(keeper: keeper)),
+                         description: description + ", served by pid \(keeper)", stage: staged, choice: choice,
+                         mount: (image, keeper, sharing), writes: writes)
     }
 
     /// A dry run's placement: from the node's finished stage when there is one (held, only read), else from a
@@ -268,7 +391,7 @@ public struct Launcher: Sendable {
             throw UdockerError(.invalidInput, "--stage=never needs a container: an image has no file tree until it is staged (or `udocker create` it)")
         case (.published, .never):
             throw UdockerError(.invalidInput, "--stage=never needs a container: a published container runs from its stage")
-        case (.image, _), (.published, _), (.container, .always):
+        case (.image, _), (.published, _), (.container, .always), (.container, .extract), (.container, .mount), (.container, .copy):
             return nil
         case (.container, .never):
             return "--stage=never"

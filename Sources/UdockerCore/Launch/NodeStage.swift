@@ -98,7 +98,9 @@ public struct NodeStage: Sendable {
     func lockPath(_ key: String) -> String { area.locksDir + "/stage-" + key + ".lock" }
 
     /// Returns the finished stage `key` of `target`, held by this rank, staging it when no rank of this node has yet.
-    public func ensure(_ target: LaunchTarget, key: String, finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
+    /// `populate` fills the temporary directory instead of the target's tree (a mounted image's metadata).
+    public func ensure(_ target: LaunchTarget, key: String, populate: ((String) throws -> Void)? = nil,
+                       finish: (StagedContainer) throws -> Void) throws -> StagedContainer {
         var stage = StagedContainer(key: key, directory: area.stageDir(key))
         if let hold = try StageHold.take(stage) {
             area.log("reused", key: key, rank: rank)
@@ -119,7 +121,7 @@ public struct NodeStage: Sendable {
         let temporary = try FileSystem.makeTemporaryDirectory(in: area.stagesDir, prefix: ".staging-" + key + "-")
         var hold: StageHold?
         do {
-            try populate(temporary, from: target)
+            if let populate { try populate(temporary) } else { try self.populate(temporary, from: target) }
             hold = try StageHold.create(in: temporary, finalPath: stage.inUseFile)
             chmod(temporary, 0o700)
             guard rename(temporary, stage.directory) == 0 else { throw UdockerError.posix("cannot rename stage into place", stage.directory) }

@@ -29,6 +29,14 @@ enum PublishedStaging {
         if let extractionError { throw extractionError }
     }
 
+    /// A published SquashFS to mount (ImageMount): the broadcast copy or the published file, its digest the
+    /// manifest's (read whole once).
+    static func verifiedSquashfs(_ published: PublishedContainer, archive: String, scratch: String) throws -> String {
+        let (fd, source) = try verifiedSource(published, archive: archive, scratch: scratch)
+        close(fd)
+        return source
+    }
+
     /// A SquashFS's tree becomes ROOT (the extractor checks the digest once more as it opens the file); the
     /// image config from the manifest becomes container.json; the mode is set up by the stager's `finish`, and
     /// the NVIDIA binding recorded here, on the node.
