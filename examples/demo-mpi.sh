@@ -46,7 +46,7 @@ if [ ! -x "$HELLO" ] || [ "$HERE/mpi/hello.c" -nt "$HELLO" ]; then
     mv "$HELLO.tmp" "$HELLO"
 fi
 
-echo "== udocker-launch --dry-run $IMAGE -- hello   (what a rank would do: nothing is staged)"
+echo "== udocker-launch --dry-run $IMAGE -- hello   (what a rank would do: nothing is staged or mounted)"
 # (Into a file first: a pipe would hide the command's exit status from set -e.)
 "$LAUNCH" $ROOTFLAG --scratch="$SCRATCH" --dry-run -v "$CACHE:$CACHE" "$IMAGE" -- "$HELLO" > "$SCRATCH/plan"
 grep -v '^exec: ' "$SCRATCH/plan"
@@ -55,7 +55,7 @@ echo "== mpirun -np 2 udocker-launch $IMAGE -- hello"
 mpirun $MPIROOT --oversubscribe -np 2 "$LAUNCH" $ROOTFLAG --scratch="$SCRATCH" -v "$CACHE:$CACHE" "$IMAGE" -- "$HELLO" > "$SCRATCH/hello"
 sort "$SCRATCH/hello"
 
-echo "== the node's stage log: one rank staged the image, the other waited and reused it"
+echo "== the node's stage log: one rank staged the image (mounted where FUSE works, else extracted), the other reused it"
 LOG="$SCRATCH/udocker-$(id -u)/stage.log"
 cut -d' ' -f2- "$LOG"
 [ "$(grep -c ' staged ' "$LOG")" = 1 ] && [ "$(grep -c ' reused ' "$LOG")" = 1 ] || { echo "Error: expected one staged and one reused line" >&2; exit 1; }

@@ -90,10 +90,11 @@ struct ClusterLaunchTests {
 
     @Test func aDebian12GuestRunsInF3AndADebian11GuestInU1WithTheReason() throws {
         let world = try Self.world()
-        let bookworm = try world.srun(["-N1", "-n1"], ["--dry-run", world.debian12.reference, "--", MPIFixtures.helloPath])
+        // From an extracted tree (F3 needs one: a mounted image runs in U1).
+        let bookworm = try world.srun(["-N1", "-n1"], ["--dry-run", "--stage=extract", world.debian12.reference, "--", MPIFixtures.helloPath])
         try requireSuccess(bookworm)
         #expect(bookworm.out.contains("mode: F3\n") && bookworm.out.contains("  F3: chosen"), "\(bookworm)")
-        let bullseye = try world.srun(["-N1", "-n1"], ["--dry-run", world.debian11.reference, "--", MPIFixtures.helloPath])
+        let bullseye = try world.srun(["-N1", "-n1"], ["--dry-run", "--stage=extract", world.debian11.reference, "--", MPIFixtures.helloPath])
         try requireSuccess(bullseye)
         #expect(bullseye.out.contains("mode: U1\n"), "\(bullseye)")
         #expect(bullseye.out.contains("F3: the container's glibc 2.3") && bullseye.out.contains("is older than the glibc 2.34"), "\(bullseye)")

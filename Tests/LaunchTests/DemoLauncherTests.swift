@@ -27,7 +27,8 @@ import CommandExpectations
         }
         let lines = result.out.split(separator: "\n")
         #expect(lines.filter { $0.contains(" staged image-") }.count == 1, "\(result)")
-        #expect(lines.filter { $0.contains(" reused image-") && $0.hasSuffix(" after-wait") }.count == 1, "\(result)")
+        // An extraction takes seconds, so the other rank waits for it; a mounted image's stage is its metadata only.
+        #expect(lines.filter { $0.contains(" reused image-") && ($0.contains("-mount ") || $0.hasSuffix(" after-wait")) }.count == 1, "\(result)")
     }
 
     @Test func theDemoRunsTwoRanksThroughTheLauncherStagingOnceAndReusingOnce() throws {
@@ -41,7 +42,9 @@ import CommandExpectations
         #expect(first.out.contains("== udocker import "), "\(first)")
         // The dry run: the mode with the reason for it, and nothing staged before the job.
         #expect(first.out.contains("\nmode: ") && first.out.contains(": chosen\n"), "\(first)")
-        #expect(first.out.contains("placement: would stage demo/debian-mpi:12 into ") && first.out.contains("nothing staged"), "\(first)")
+        // Mounted where FUSE works (the test world's /dev/fuse is 0666, as on Debian), else extracted.
+        #expect((first.out.contains("placement: would mount ") && first.out.contains("nothing mounted"))
+                || (first.out.contains("placement: would stage demo/debian-mpi:12 into ") && first.out.contains("nothing staged")), "\(first)")
 
         let second = try sandbox.run(argv, timeout: .seconds(600))
         try requireSuccess(second)

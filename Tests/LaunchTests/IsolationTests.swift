@@ -31,7 +31,7 @@ import CommandExpectations
         let barrier = try node.sandbox.makeDirectory("barrier")
         let inputs = try (1...2).map { try Self.input(node, "data-\($0)", "input of task \($0)\n") }
 
-        let dryRun = try node.launch(["--dry-run", "-v", inputs[0] + ":/in", image.reference, "--", "true"])
+        let dryRun = try node.launch(["--stage=extract", "--dry-run", "-v", inputs[0] + ":/in", image.reference, "--", "true"])
         try requireSuccess(dryRun)
         #expect(dryRun.out.contains("F3: -v \(inputs[0]):/in binds a volume at another path"), "\(dryRun)")
         #expect(dryRun.out.contains("mode: U1\n"), "\(dryRun)")
@@ -41,12 +41,12 @@ import CommandExpectations
             let script = "touch \(barrier)/task-\(task); n=0; until [ -e \(barrier)/task-1 ] && [ -e \(barrier)/task-2 ] "
                 + "&& [ -e \(barrier)/other-done ]; do sleep 0.1; n=$((n+1)); [ $n -lt 4000 ] || exit 9; done; "
                 + "cat /in/id.txt; echo \"result of task \(task)\" > /in/result.txt"
-            return try node.start(["-v", inputs[task - 1] + ":/in", "-v", barrier + ":" + barrier, image.reference, "--", "sh", "-c", script],
+            return try node.start(["--stage=extract", "-v", inputs[task - 1] + ":/in", "-v", barrier + ":" + barrier, image.reference, "--", "sh", "-c", script],
                                   env: LaunchNode.slurmRank(0, of: 1, job: "20\(task)"), timeout: .seconds(600))
         }
         #expect(Poll.until(timeout: .seconds(240)) { Files.exists(barrier + "/task-1") && Files.exists(barrier + "/task-2") },
                 "the tasks never started")
-        let other = try node.launch([image.reference, "--", "sh", "-c", "test -e /in && echo /in is there || echo no /in"],
+        let other = try node.launch(["--stage=extract", image.reference, "--", "sh", "-c", "test -e /in && echo /in is there || echo no /in"],
                                     env: LaunchNode.slurmRank(0, of: 1, job: "300"), timeout: .seconds(300))
         try Files.write("", to: barrier + "/other-done")
         let results = tasks.map { $0.wait() }
@@ -67,13 +67,13 @@ import CommandExpectations
         let node = try Self.node(image: image)
         let data = try Self.input(node, "data", "input\n")
 
-        let refused = try node.launch(["--execmode=F3", "-v", data + ":/in", image.reference, "--", "cat", "/in/id.txt"])
+        let refused = try node.launch(["--stage=extract", "--execmode=F3", "-v", data + ":/in", image.reference, "--", "cat", "/in/id.txt"])
         expectOneLineError(refused)
         #expect(refused.err.contains("cannot bind \(data) at /in with --execmode=F3") && refused.err.contains("-v \(data):\(data)"),
                 "\(refused)")
         #expect(node.stages.isEmpty, "staged before refusing: \(node.stages)")
 
-        let samePath = try node.launch(["--execmode=F3", "-v", data + ":" + data, "-w", data, image.reference, "--",
+        let samePath = try node.launch(["--stage=extract", "--execmode=F3", "-v", data + ":" + data, "-w", data, image.reference, "--",
                                         "sh", "-c", "echo $container_execmode; /bin/pwd; cat ./id.txt; ls ."])
         try requireSuccess(samePath)
         #expect(samePath.lines == ["F3", data, "input", "id.txt"], "\(samePath)")
@@ -86,7 +86,7 @@ import CommandExpectations
         let node = try Self.node(image: image)
         let data = try Self.input(node, "data", "input\n")
 
-        let launched = try node.launch(["-v", data + ":/in", "-w", "/in", image.reference, "--",
+        let launched = try node.launch(["--stage=extract", "-v", data + ":/in", "-w", "/in", image.reference, "--",
                                         "sh", "-c", "/bin/pwd; cat ./id.txt; ls .; echo out > ./made.txt"])
         try requireSuccess(launched)
         #expect(launched.lines == ["/in", "input", "id.txt"], "\(launched)")
@@ -109,14 +109,14 @@ import CommandExpectations
         let image = try MPIFixtures.debian12()
         let node = try Self.node(image: image)
         let out = try node.sandbox.makeDirectory("out")
-        let first = try node.launch(["-v", out + ":" + out, image.reference, "--", "sh", "-c",
+        let first = try node.launch(["--stage=extract", "-v", out + ":" + out, image.reference, "--", "sh", "-c",
                                      "echo $container_execmode; rm -f /usr/bin/perl /etc/debian_version; echo changed > /usr/lib/os-release; "
                                      + "rm -rf /usr/share/perl5; echo scratch > /tmp/note && cat /tmp/note; echo kept > \(out)/result"],
                                     env: LaunchNode.slurmRank(0, of: 1, job: "401"))
         #expect(first.lines.first == "F3" && first.lines.contains("scratch"), "\(first)")
         #expect(try Files.read(out + "/result") == "kept\n")
 
-        let next = try node.launch([image.reference, "--", "sh", "-c",
+        let next = try node.launch(["--stage=extract", image.reference, "--", "sh", "-c",
                                     "test -x /usr/bin/perl && cat /etc/debian_version && head -n 1 /usr/lib/os-release && ls -d /usr/share/perl5"],
                                    env: LaunchNode.slurmRank(0, of: 1, job: "402"))
         try requireSuccess(next)
@@ -133,7 +133,7 @@ import CommandExpectations
     @Test func inU1AJobsChangesStayInItsOwnLayer() throws {
         let node = try Self.node(image: try Fixtures.busybox())
         let data = try Self.input(node, "data", "input\n")
-        let first = try node.launch(["-v", data + ":/fresh/in", Self.busybox, "--", "sh", "-c",
+        let first = try node.launch(["--stage=extract", "-v", data + ":/fresh/in", Self.busybox, "--", "sh", "-c",
                                      "echo $container_execmode; rm -f /etc/fixture-release || echo refused; "
                                      + "echo scratch > /tmp/note && cat /tmp/note; cat /fresh/in/id.txt; echo kept > /fresh/in/result"],
                                     env: LaunchNode.slurmRank(0, of: 1, job: "501"))
@@ -141,7 +141,7 @@ import CommandExpectations
         #expect(first.lines == ["U1", "refused", "scratch", "input"], "\(first)")
         #expect(try Files.read(data + "/result") == "kept\n")
 
-        let next = try node.launch([Self.busybox, "--", "sh", "-c",
+        let next = try node.launch(["--stage=extract", Self.busybox, "--", "sh", "-c",
                                     "cat /etc/fixture-release; test -e /tmp/note && echo note; test -e /fresh && echo fresh; true"],
                                    env: LaunchNode.slurmRank(0, of: 1, job: "502"))
         try requireSuccess(next)
@@ -154,7 +154,7 @@ import CommandExpectations
     /// stage as it was.
     @Test(arguments: ["R1", "P1"]) func aJobInAnotherModeCannotChangeTheStage(_ mode: String) throws {
         let node = try Self.node("stage-\(mode)", image: try Fixtures.busybox())
-        let first = try node.launch(["--execmode=" + mode, Self.busybox, "--", "sh", "-c",
+        let first = try node.launch(["--stage=extract", "--execmode=" + mode, Self.busybox, "--", "sh", "-c",
                                      "echo $container_execmode; rm -f /etc/fixture-release || echo refused; "
                                      + "(echo changed > /etc/fixture-release) 2>/dev/null || echo refused; "
                                      + "echo scratch > /tmp/note && cat /tmp/note"],
@@ -162,7 +162,7 @@ import CommandExpectations
         try requireSuccess(first)
         #expect(first.lines == [mode, "refused", "refused", "scratch"], "\(first)")
 
-        let next = try node.launch(["--execmode=" + mode, Self.busybox, "--", "cat", "/etc/fixture-release"],
+        let next = try node.launch(["--stage=extract", "--execmode=" + mode, Self.busybox, "--", "cat", "/etc/fixture-release"],
                                    env: LaunchNode.slurmRank(0, of: 1, job: "602"))
         try requireSuccess(next)
         #expect(next.out == "busybox fixture\n", "\(next)")

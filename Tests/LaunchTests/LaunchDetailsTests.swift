@@ -12,10 +12,10 @@ import CommandExpectations
     @Test func theStageStepSaysStagedOnceThenReused() throws {
         let node = try LaunchNode()
         try node.sandbox.load(Fixtures.busybox())
-        let first = try node.launch(["stage", Self.image])
+        let first = try node.launch(["stage", "--stage=extract", Self.image])
         try requireSuccess(first)
         #expect(first.out.hasPrefix("staged in \(node.area)/stages/image-"), "\(first)")
-        let second = try node.launch(["stage", Self.image])
+        let second = try node.launch(["stage", "--stage=extract", Self.image])
         try requireSuccess(second)
         #expect(second.out.hasPrefix("reused the stage in \(node.area)/stages/image-") && !second.out.contains("staged in"),
                 "\(second)")
@@ -24,7 +24,7 @@ import CommandExpectations
     @Test func aCommandTheContainerLacksIsStatus127() throws {
         let node = try LaunchNode()
         try node.sandbox.load(Fixtures.busybox())
-        let result = try node.launch([Self.image, "--", "/no/such/program"])
+        let result = try node.launch(["--stage=extract", Self.image, "--", "/no/such/program"])
         #expect(result.status == 127, "\(result)")
         expectOneLineError(result)
         #expect(result.err.contains("command not found or has no execute bit set: /no/such/program"), "\(result)")

@@ -16,7 +16,7 @@ import CommandExpectations
 
     @Test func dryRunSaysWhyFasterModesWerePassedOver() throws {
         let node = try Self.node()
-        let result = try node.launch(["--dry-run", Self.image, "--", "true"])
+        let result = try node.launch(["--stage=extract", "--dry-run", Self.image, "--", "true"])
         try requireSuccess(result)
         // A static busybox guest has no loader for libfakechroot: F3 is passed over, U1 taken.
         #expect(result.out.contains("F3: the container has no dynamically linked programs"), "\(result)")
@@ -63,7 +63,7 @@ import CommandExpectations
     @Test func theProcessManagersVariablesReachTheCommand() throws {
         let node = try Self.node()
         let env = LaunchNode.slurmRank(0, of: 1).merging(["PMIX_RANK": "0", "OMPI_MCA_btl": "self", "UNRELATED": "x"]) { $1 }
-        let result = try node.launch([Self.image, "--", "sh", "-c", "echo $SLURM_PROCID $PMIX_RANK $OMPI_MCA_btl ${UNRELATED:-unset}"], env: env)
+        let result = try node.launch(["--stage=extract", Self.image, "--", "sh", "-c", "echo $SLURM_PROCID $PMIX_RANK $OMPI_MCA_btl ${UNRELATED:-unset}"], env: env)
         try requireSuccess(result)
         #expect(result.out == "0 0 self unset\n", "\(result)")
     }
@@ -71,9 +71,9 @@ import CommandExpectations
     @Test func aContainerRunsInPlaceOrFromItsOwnStagedCopy() throws {
         let node = try Self.node()
         try requireSuccess(node.sandbox.udocker("create", "--name=box", Self.image))
-        let inPlace = try node.launch(["--stage=never", "box", "--", "sh", "-c", "echo in place > /inplace.txt"])
+        let inPlace = try node.launch(["--stage=extract", "--stage=never", "box", "--", "sh", "-c", "echo in place > /inplace.txt"])
         try requireSuccess(inPlace)
-        let staged = try node.launch(["--stage=always", "box", "--", "sh", "-c", "cat /inplace.txt; echo staged > /tmp/staged.txt"])
+        let staged = try node.launch(["--stage=extract", "--stage=always", "box", "--", "sh", "-c", "cat /inplace.txt; echo staged > /tmp/staged.txt"])
         try requireSuccess(staged)
         #expect(staged.out == "in place\n", "\(staged)")
         let repository = try node.sandbox.udocker("run", "--nobanner", "box", "sh", "-c", "ls /tmp/staged.txt 2>&1 || true")
@@ -87,18 +87,18 @@ import CommandExpectations
         try Files.makeWorldReadable(driver)
         // As under `srun --gpus=2`: the step's GPUs are in CUDA_VISIBLE_DEVICES; the launcher shares them out.
         let env = { (rank: Int) in LaunchNode.slurmRank(rank, of: 2).merging(["CUDA_VISIBLE_DEVICES": "0,1", "UDOCKER_NVIDIA_ROOT": driver]) { $1 } }
-        let results = try node.launchTogether(2, ["--gpu", "--gpus-per-rank=1", Self.image, "--", "sh", "-c",
+        let results = try node.launchTogether(2, ["--stage=extract", "--gpu", "--gpus-per-rank=1", Self.image, "--", "sh", "-c",
                                                   "echo $CUDA_VISIBLE_DEVICES; ls /.udocker/nvidia/lib/libcuda.so.1"], env: env)
         for result in results { expectSuccess(result) }
         #expect(Set(results.map(\.out)) == ["0\n/.udocker/nvidia/lib/libcuda.so.1\n", "1\n/.udocker/nvidia/lib/libcuda.so.1\n"], "\(results)")
 
-        let dryRun = try node.launch(["--dry-run", "--gpu", "--gpus-per-rank=1", "--bind=gpu", Self.image, "--", "true"], env: env(1))
+        let dryRun = try node.launch(["--stage=extract", "--dry-run", "--gpu", "--gpus-per-rank=1", "--bind=gpu", Self.image, "--", "true"], env: env(1))
         try requireSuccess(dryRun)
         #expect(dryRun.out.contains("gpus: CUDA_VISIBLE_DEVICES=1\n") && dryRun.out.contains("nvidia: the host driver is bound"), "\(dryRun)")
         // No GPU on this machine for hwloc to place: --bind=gpu says so and pins by core.
         #expect(dryRun.out.contains("no GPU locality known, by core"), "\(dryRun)")
 
-        let tooMany = try node.launch(["--gpu", "--gpus-per-rank=3", Self.image, "--", "true"], env: env(1))
+        let tooMany = try node.launch(["--stage=extract", "--gpu", "--gpus-per-rank=3", Self.image, "--", "true"], env: env(1))
         expectOneLineError(tooMany)
         #expect(tooMany.err.contains("local rank 1 needs GPUs 3-5 of the node, but only 2 are visible (0,1)"), "\(tooMany)")
     }
@@ -109,7 +109,7 @@ import CommandExpectations
         // What coreutils says the repository's file system is, independently of the launcher's own statfs table.
         let type = try Command.run(["stat", "-f", "-c", "%T", node.sandbox.udockerDir]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let local = ["ext2/ext3", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs"].contains(type)
-        let result = try node.launch(["--dry-run", "box", "--", "true"])
+        let result = try node.launch(["--stage=extract", "--dry-run", "box", "--", "true"])
         try requireSuccess(result)
         #expect(result.out.contains(local ? "placement: in place (the repository is on node-local" : "placement: would stage "),
                 "\(type): \(result)")

@@ -126,15 +126,15 @@ import CommandExpectations
     @Test func aWaiterThatGivesUpLeavesTheHoldersNoteForTheNext() throws {
         let node = try Self.node(images: [Fixtures.large()])
         let image = "fixtures/large:latest"
-        let stager = try node.start([image, "--", "true"], env: LaunchNode.slurmRank(0, of: 3), timeout: .seconds(600))
+        let stager = try node.start(["--stage=extract", image, "--", "true"], env: LaunchNode.slurmRank(0, of: 3), timeout: .seconds(600))
         #expect(Poll.until(timeout: .seconds(60)) { node.stages.contains { $0.hasPrefix(".staging-") } })
         let launcher = try #require(node.processes(runningLauncherWith: image).first, "the staging launcher is not running")
         kill(launcher, SIGSTOP)
         #expect(Poll.until(timeout: .seconds(10)) { NodeStagingTests.isStopped(stager.pid) }, "runuser did not follow its child's stop")
         let notes = Files.list(node.area + "/locks").filter { $0.hasSuffix(".owner") }
-        let first = try node.launch(["--stage-timeout=1", image, "--", "true"], env: LaunchNode.slurmRank(1, of: 3))
+        let first = try node.launch(["--stage=extract", "--stage-timeout=1", image, "--", "true"], env: LaunchNode.slurmRank(1, of: 3))
         let kept = Files.list(node.area + "/locks").filter { $0.hasSuffix(".owner") }
-        let second = try node.launch(["--stage-timeout=1", image, "--", "true"], env: LaunchNode.slurmRank(2, of: 3))
+        let second = try node.launch(["--stage=extract", "--stage-timeout=1", image, "--", "true"], env: LaunchNode.slurmRank(2, of: 3))
         stager.kill(SIGCONT)
         #expect(notes.count == 1 && kept == notes, "the holder's note went with the first waiter: \(notes) → \(kept)")
         for waiter in [first, second] {
@@ -166,14 +166,14 @@ import CommandExpectations
 
     @Test func aDryRunDecidesWithoutStagingAndSaysWhatItWouldStage() throws {
         let node = try Self.node()
-        let dry = try node.launch(["--dry-run", Self.image, "--", "true"])
+        let dry = try node.launch(["--stage=extract", "--dry-run", Self.image, "--", "true"])
         try requireSuccess(dry)
         #expect(node.stages.isEmpty, "a dry run staged: \(node.stages)")
         #expect(dry.out.contains("placement: would stage fixtures/busybox:latest into \(node.area)/stages/image-"), "\(dry)")
         #expect(dry.out.contains("mode: U1\n"), "\(dry)")
         // Once the node has the stage, a dry run reuses it as a rank would.
-        try requireSuccess(node.launch(["stage", Self.image]))
-        let staged = try node.launch(["--dry-run", Self.image, "--", "true"])
+        try requireSuccess(node.launch(["stage", "--stage=extract", Self.image]))
+        let staged = try node.launch(["--stage=extract", "--dry-run", Self.image, "--", "true"])
         try requireSuccess(staged)
         #expect(staged.out.contains("placement: would reuse the stage in \(node.area)/stages/image-"), "\(staged)")
         #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged"], "\(node.stageLog)")

@@ -33,6 +33,7 @@ public final class Staging: Sendable {
     }
 
     private init() throws {
+        _ = FuseDevice.prepareWorld
         packageRoot = Self.packageRoot
         var template = Array((Self.parentDirectory + "/udocker-tests-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw TestSupportError("mkdtemp: \(String(cString: strerror(errno)))") }

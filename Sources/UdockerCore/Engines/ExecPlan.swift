@@ -78,8 +78,9 @@ public struct Isolation: Sendable, Equatable {
         public init(file: String, mountPoint: String) { self.file = file; self.mountPoint = mountPoint }
     }
     public var image: Image?
-    /// ROOT read-only, with a tmpfs of the namespace's own at /tmp, /var/tmp and /run where the image has them
-    /// (`udocker-launch --write=none`, and a stage or image where the kernel has no overlayfs for user namespaces).
+    /// ROOT read-only once the binds are in, with a tmpfs of the namespace's own at /tmp, /var/tmp and /run where
+    /// the image has them (`udocker-launch --write=none`; a stage or image gets the same where the kernel has no
+    /// overlayfs for user namespaces). The writable layer, if any, then holds only the binds' mount points.
     public var readOnlyRoot = false
 
     public init(root: String, binds: [Bind], workingDirectory: String, uid: UInt32? = nil, gid: UInt32? = nil) {

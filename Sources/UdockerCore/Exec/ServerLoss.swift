@@ -30,17 +30,14 @@ enum ServerLoss {
         _exit(0)
     }
 
+    /// Says so first (the ranks may already have failed on their own, with SIGBUS or "Transport endpoint is not
+    /// connected"), then kills what is left, a few rounds: killed processes may have forked in between.
     static func stop(processesIn namespace: String, image: String, signal: Int32, errorOutput: Int32) {
-        var told = false
-        // Killed processes may have forked in between: a few rounds until none is left.
+        tell(errorOutput, "udocker-launch: the FUSE server of \(image) on \(hostName()) was killed by signal \(signal) while "
+             + "the step ran from it: the step's processes on this node are stopped\n")
         for _ in 0..<20 {
             let members = processes(in: namespace)
             if members.isEmpty { return }
-            if !told {
-                tell(errorOutput, "udocker-launch: the FUSE server of \(image) on \(hostName()) was killed by signal \(signal) while "
-                     + "\(members.count) process\(members.count == 1 ? "" : "es") of the step ran from it; they are stopped\n")
-                told = true
-            }
             for pid in members { kill(pid, SIGKILL) }
             usleep(20_000)
         }

@@ -73,7 +73,7 @@ enum SharedNamespace {
             }
             return
         }
-        try UserNamespace.mountBinds(isolation, sealRoot: !UserNamespace.hasWritableLayer(isolation.root))
+        try UserNamespace.mountBinds(isolation, sealRoot: isolation.readOnlyRoot || !UserNamespace.hasWritableLayer(isolation.root))
         try FileSystem.atomicWrite(record, to: base + ".binds", mode: 0o600)
     }
 

@@ -37,17 +37,17 @@ enum UserNamespace {
     }
 
     /// ROOT as the run sees it, before the binds: a launcher stage (read-only to its jobs) or a mounted image gets
-    /// a writable layer of this namespace's own over it, or, with `readOnlyRoot` or where the kernel has no
-    /// overlayfs for user namespaces (before Linux 5.11), is bound read-only. True when ROOT is to be sealed
-    /// read-only once the binds are in.
+    /// a writable layer of this namespace's own over it, or, where the kernel has no overlayfs for user
+    /// namespaces (before Linux 5.11), is bound read-only. True when ROOT is to be sealed read-only once the binds
+    /// are in: then, or with `readOnlyRoot` (the layer then only holds the binds' mount points).
     private static func prepareRoot(_ isolation: Isolation) throws -> Bool {
         var lower = isolation.root
         if let image = isolation.image {
             try SquashMount.serve(image.file, at: image.mountPoint)
             lower = image.mountPoint
         }
-        if let layer = isolation.writableLayer, !isolation.readOnlyRoot, try WritableLayer.mount(lower, at: isolation.root, in: layer) {
-            return false
+        if let layer = isolation.writableLayer, try WritableLayer.mount(lower, at: isolation.root, in: layer) {
+            return isolation.readOnlyRoot
         }
         guard isolation.writableLayer != nil || isolation.readOnlyRoot || isolation.image != nil else { return false }
         // A mount of its own at ROOT, so that it can be made read-only without touching the tree below.
@@ -63,21 +63,26 @@ enum UserNamespace {
     }
 
     /// The binds (parents before children, so /dev/shm lands on /dev), the links, and with `sealRoot` a tmpfs
-    /// at /tmp, /var/tmp and /run and ROOT made read-only.
+    /// at /tmp, /var/tmp and /run (first: binds the image has no mount point for, /run/munge say, are made in
+    /// them) and ROOT made read-only last.
     static func mountBinds(_ isolation: Isolation, sealRoot: Bool) throws {
         let paths = ContainerPaths(root: isolation.root)
+        if sealRoot { try mountTemporaryDirectories(isolation) }
         for bind in isolation.binds.sorted(by: { $0.target.split(separator: "/").count < $1.target.split(separator: "/").count }) {
             guard let target = paths.hostPath(bind.target), target.hasPrefix(isolation.root) else {
                 throw UdockerError(.invalidInput, "U1: cannot bind \(bind.source) at \(bind.target)")
             }
-            try makeMountPoint(target, like: bind, readOnlyRoot: sealRoot)
+            try makeMountPoint(target, like: bind)
             guard mount(bind.source, target, nil, UInt(MS_BIND | MS_REC), nil) == 0 else {
                 throw UdockerError.posix("U1: cannot bind \(bind.source) at", bind.target)
             }
             if bind.readOnly { try remountReadOnly(target) }
         }
         for link in isolation.links { try makeLink(link, paths: paths, root: isolation.root) }
-        guard sealRoot else { return }
+        if sealRoot { try remountReadOnly(isolation.root) }
+    }
+
+    private static func mountTemporaryDirectories(_ isolation: Isolation) throws {
         for directory in temporaryDirectories where !isolation.binds.contains(where: { $0.target == directory })
             && FileSystem.isDirectory(isolation.root + directory) {
             guard WritableLayer.mountFileSystem("tmpfs", at: isolation.root + directory, flags: UInt(MS_NOSUID | MS_NODEV),
@@ -85,7 +90,6 @@ enum UserNamespace {
                 throw UdockerError.posix("U1: cannot mount a tmpfs on", isolation.root + directory)
             }
         }
-        try remountReadOnly(isolation.root)
     }
 
     /// Where a read-only ROOT gets a tmpfs of its own.
@@ -126,19 +130,21 @@ enum UserNamespace {
         guard symlink(link.hostPath, path) == 0 else { throw UdockerError.posix("U1: cannot link \(link.hostPath) at", link.containerPath) }
     }
 
-    private static func makeMountPoint(_ target: String, like bind: Isolation.Bind, readOnlyRoot: Bool) throws {
+    private static func makeMountPoint(_ target: String, like bind: Isolation.Bind) throws {
         if FileSystem.exists(target) { return }
-        if readOnlyRoot {
+        do {
+            if FileSystem.isDirectoryFollowingLinks(bind.source) {
+                try FileSystem.makeDirectories(target)
+            } else {
+                try FileSystem.makeDirectories(Paths.dirname(target))
+                let fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { throw UdockerError.posix("U1: cannot create mount point", target) }
+                close(fd)
+            }
+        } catch where errno == EROFS {
             throw UdockerError(.unsupported, "U1: cannot bind \(bind.source): the read-only root has no \(bind.target) to mount it on "
-                               + "(bind it where the image has a directory or file, or run with a writable layer)")
-        }
-        if FileSystem.isDirectoryFollowingLinks(bind.source) {
-            try FileSystem.makeDirectories(target)
-        } else {
-            try FileSystem.makeDirectories(Paths.dirname(target))
-            let fd = open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw UdockerError.posix("U1: cannot create mount point", target) }
-            close(fd)
+                               + "(this kernel has no overlayfs in user namespaces: bind it where the image has a directory or file, or under "
+                               + "/tmp, /var/tmp or /run; for the host's MPI, --mpi=container)")
         }
     }
 

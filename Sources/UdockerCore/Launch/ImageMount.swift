@@ -86,7 +86,8 @@ struct ImageMount {
     func keeperIsolation() -> Isolation {
         var isolation = Isolation(root: stage.root, binds: [], workingDirectory: "/")
         isolation.image = Isolation.Image(file: file, mountPoint: mountPoint)
-        if readOnly { isolation.readOnlyRoot = true } else { isolation.writableLayer = stage.directory + "/.layer" }
+        isolation.writableLayer = stage.directory + "/.layer"
+        isolation.readOnlyRoot = readOnly
         return isolation
     }
 

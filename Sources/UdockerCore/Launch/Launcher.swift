@@ -161,7 +161,7 @@ public struct Launcher: Sendable {
         if let stage = placement.stage {
             plan.preparation.insert(.holdSharedLock(path: stage.inUseFile), at: 0)
             if plan.isolation != nil {
-                plan.isolation?.writableLayer = request.write == .none ? nil : stage.directory + "/.layer"
+                plan.isolation?.writableLayer = stage.directory + "/.layer"
                 plan.isolation?.readOnlyRoot = request.write == .none
                 // The stage's ROOT is frozen: CDI hooks' links are made in the namespace's layer instead.
                 plan.preparation.removeAll { step in
