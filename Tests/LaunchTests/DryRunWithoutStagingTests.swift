@@ -24,7 +24,7 @@ import CommandExpectations
         try node.sandbox.load(image)
         let arguments = try Self.helloArguments(image)
 
-        let unstaged = try node.launch(["--dry-run"] + arguments)
+        let unstaged = try node.launch(["--dry-run", "--stage=extract"] + arguments)
         try requireSuccess(unstaged)
         let placement = unstaged.out.split(separator: "\n").first { $0.hasPrefix("placement: ") }.map(String.init) ?? ""
         #expect(placement.hasPrefix("placement: would stage \(image.reference) into \(node.area)/stages/image-"), "\(unstaged)")
@@ -36,7 +36,7 @@ import CommandExpectations
         #expect(node.stageLog.isEmpty, "\(node.stageLog)")
 
         try requireSuccess(node.launch(["stage", "--stage=extract", image.reference]))
-        let staged = try node.launch(["--dry-run"] + arguments)
+        let staged = try node.launch(["--dry-run", "--stage=extract"] + arguments)
         try requireSuccess(staged)
         #expect(staged.out.contains("placement: would reuse the stage in \(node.area)/stages/image-"), "\(staged)")
         // Mode with its reasons, MPI verdicts, CPUs and the command, paths included: as decided from the stage.
@@ -48,7 +48,7 @@ import CommandExpectations
         let node = try LaunchNode()
         try node.sandbox.load(Fixtures.busybox())
         try requireSuccess(node.sandbox.udocker("create", "--name=box", "fixtures/busybox:latest"))
-        let result = try node.launch(["--stage=extract", "--dry-run", "--stage=always", "box", "--", "true"])
+        let result = try node.launch(["--dry-run", "--stage=always", "box", "--", "true"])
         try requireSuccess(result)
         #expect(result.out.contains("placement: would stage "), "\(result)")
         #expect(result.out.contains("decided from its tree in the repository"), "\(result)")

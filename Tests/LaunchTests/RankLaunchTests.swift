@@ -26,7 +26,7 @@ import CommandExpectations
     @Test func theRanksOfAStepShareOneUserNamespaceUnlessJoinIsNo() throws {
         let node = try Self.node()
         // The ranks overlap in time, as MPI ranks do (they wait for each other in MPI_Init).
-        let command = [Self.image, "--", "sh", "-c", "readlink /proc/self/ns/user; sleep 1"]
+        let command = ["--stage=extract", Self.image, "--", "sh", "-c", "readlink /proc/self/ns/user; sleep 1"]
         let shared = try node.launchTogether(2, command) { LaunchNode.slurmRank($0, of: 2, job: "1") }
         for result in shared { expectSuccess(result) }
         #expect(Set(shared.map(\.out)).count == 1 && shared[0].out.hasPrefix("user:["), "\(shared)")
@@ -109,7 +109,7 @@ import CommandExpectations
         // What coreutils says the repository's file system is, independently of the launcher's own statfs table.
         let type = try Command.run(["stat", "-f", "-c", "%T", node.sandbox.udockerDir]).out.trimmingCharacters(in: .whitespacesAndNewlines)
         let local = ["ext2/ext3", "xfs", "btrfs", "tmpfs", "overlayfs", "zfs"].contains(type)
-        let result = try node.launch(["--stage=extract", "--dry-run", "box", "--", "true"])
+        let result = try node.launch(["--dry-run", "box", "--", "true"])
         try requireSuccess(result)
         #expect(result.out.contains(local ? "placement: in place (the repository is on node-local" : "placement: would stage "),
                 "\(type): \(result)")

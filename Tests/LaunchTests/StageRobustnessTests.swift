@@ -152,7 +152,7 @@ import CommandExpectations
     @Test func aStagingThatRunsOutOfSpaceIsTriedTwiceNotByEveryRank() throws {
         try #require(TestUser.isRunningAsRoot, "mounting a small tmpfs for scratch needs root")
         let node = try Self.node(images: [Fixtures.large()])
-        let results = try node.launchInSmallScratch(4, size: "6m", ["fixtures/large:latest", "--", "true"]) { LaunchNode.slurmRank($0, of: 4) }
+        let results = try node.launchInSmallScratch(4, size: "6m", ["--stage=extract", "fixtures/large:latest", "--", "true"]) { LaunchNode.slurmRank($0, of: 4) }
         for result in results {
             #expect(result.status != 0 && result.err.hasPrefix("Error: ") && result.err.filter { $0 == "\n" }.count == 1, "\(result)")
         }

@@ -42,14 +42,20 @@ enum SharedNamespace {
         return try keeperInUse(isolation, base: base)
     }
 
+    /// The `.users` files this process holds shared (a rank attaches, then joins at exec: one hold is enough).
+    private nonisolated(unsafe) static var held: Set<String> = []
+
     /// Under the creation lock: takes `.users` shared (no O_CLOEXEC: the command keeps it), then the running
     /// keeper, or a new one.
     private static func keeperInUse(_ isolation: Isolation, base: String) throws -> pid_t {
         // Shared before reading the pid file: a keeper that already got its exclusive lock is on its way out.
-        let users = open(base + ".users", O_RDWR | O_CREAT, 0o600)
-        guard users >= 0 else { throw UdockerError.posix("U1: cannot open", base + ".users") }
-        while flock(users, LOCK_SH) != 0 {
-            guard errno == EINTR else { throw UdockerError.posix("U1: cannot lock", base + ".users") }
+        if !held.contains(base) {
+            let users = open(base + ".users", O_RDWR | O_CREAT, 0o600)
+            guard users >= 0 else { throw UdockerError.posix("U1: cannot open", base + ".users") }
+            while flock(users, LOCK_SH) != 0 {
+                guard errno == EINTR else { throw UdockerError.posix("U1: cannot lock", base + ".users") }
+            }
+            held.insert(base)
         }
         if let running = KeeperRecord.read(base + ".pid") { return running }
         // A keeper that died took its mounts with it: the record of the binds made in them goes too.

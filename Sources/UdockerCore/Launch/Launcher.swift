@@ -207,15 +207,14 @@ public struct Launcher: Sendable {
     public func stage(_ request: LaunchRequest) throws -> String {
         let rank = try RankContext.detect(environment)
         var request = request
+        let target = try resolve(request.target)
         // A container is staged by this command, wherever its repository is; an image or SquashFS as a run would.
-        if case .container = try resolve(request.target), request.stage == .auto { request.stage = .always }
+        if case .container = target, request.stage == .auto { request.stage = .always }
         try LaunchPreflight(request: request, config: repository.config, tools: tools, environment: environment).check()
-        let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment),
-                                  attach: false)
-        // An image's SquashFS is built ahead of the job too, once per repository (SquashImageStore). Nothing
-        // runs from it yet, so a repository this user cannot write (a site's shared one) only says so.
+        // An image's SquashFS is built ahead of the job too, once per repository (SquashImageStore), whether this
+        // node mounts or extracts it: a repository this user cannot write (a site's shared one) only says so.
         var squash = ""
-        if case .image(let image) = try resolve(request.target) {
+        if case .image(let image) = target {
             do {
                 let (path, built) = try SquashImageStore(repository: repository).ensure(image)
                 squash = "\n" + (built ? "built the SquashFS " + path : "the SquashFS " + path + " (built before)")
@@ -223,6 +222,8 @@ public struct Launcher: Sendable {
                 squash = "\nno SquashFS: \(error.description)"
             }
         }
+        let placement = try place(request, rank: rank, area: try StageArea.choose(explicit: request.scratch, environment: environment),
+                                  attach: false)
         return "\(placement.description), mode \(placement.choice.mode.rawValue)" + squash
     }
 
@@ -242,6 +243,7 @@ public struct Launcher: Sendable {
             throw UdockerError(.unsupported, refusal)
         }
         let linkless = request.execMode == nil ? try LaunchModeChoice.withoutLinks(volumes: request.options.volumes, host: host) : nil
+        let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
         var notMounted: String?
         if case .container = target {
             if request.stage == .mount || request.stage == .copy {
@@ -249,24 +251,14 @@ public struct Launcher: Sendable {
                                    + "a stored container is a tree (use --stage=always)")
             }
         } else {
-            let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
-            notMounted = ImageMount.obstacle(target, request: request, userNamespaceFailure: { UserNamespaceProbe.failure() })
-            // An image's SquashFS, built into the repository by the first rank that needs it (only stat()ed after).
-            var squashfs: String?
-            if notMounted == nil, case .image(let image) = target {
-                let store = SquashImageStore(repository: repository)
-                do {
-                    squashfs = dryRun ? try store.path(for: image) : try store.ensure(image).path
-                } catch let error as UdockerError {
-                    notMounted = "cannot build its SquashFS in the repository: \(error.description)"
-                }
-            }
-            if notMounted == nil {
+            let (obstacle, squashfs) = mountObstacle(target, request: request, dryRun: dryRun)
+            guard let obstacle else {
                 return try placeMounted(target, squashfs: squashfs, request: request, rank: rank, area: area, stager: stager,
                                         dryRun: dryRun, attach: attach)
             }
-            if let notMounted, request.stage == .mount || request.stage == .copy, rank.rank == 0, !dryRun {
-                Log.warning("--stage=\(request.stage.rawValue): cannot mount \(target.description): \(notMounted); extracting it instead")
+            notMounted = obstacle
+            if request.stage == .mount || request.stage == .copy, rank.rank == 0, !dryRun {
+                Log.warning("--stage=\(request.stage.rawValue): cannot mount \(target.description): \(obstacle); extracting it instead")
             }
         }
         if let reason = try inPlaceReason(target, policy: request.stage) {
@@ -277,7 +269,6 @@ public struct Launcher: Sendable {
         }
         // A stage is never changed once finished (other ranks, other jobs run from it): a mode asked for with
         // --execmode gets a stage set up for it, unless the node's stage was set up for that mode anyway.
-        let stager = NodeStage(area: area, repository: repository, rank: rank, timeout: request.stageTimeout)
         let baseKey = try target.stageKey(repository: repository)
         var key = baseKey
         let wanted = request.execMode ?? linkless?.mode
@@ -301,6 +292,22 @@ public struct Launcher: Sendable {
                          description: (made ? "staged in " : "reused the stage in ") + staged.directory + because, stage: staged, choice: choice)
     }
 
+    /// Why an image or published SquashFS is not run mounted here (nil: it is), and for an image the path of its
+    /// repository SquashFS, built by the first rank that needs it (the others only `stat` it; a dry run builds
+    /// nothing).
+    func mountObstacle(_ target: LaunchTarget, request: LaunchRequest, dryRun: Bool) -> (String?, squashfs: String?) {
+        if let obstacle = ImageMount.obstacle(target, request: request, userNamespaceFailure: { UserNamespaceProbe.failure() }) {
+            return (obstacle, nil)
+        }
+        guard case .image(let image) = target else { return (nil, nil) }
+        let store = SquashImageStore(repository: repository)
+        do {
+            return (nil, dryRun ? try store.path(for: image) : try store.ensure(image).path)
+        } catch {
+            return ("cannot build its SquashFS in the repository: \(error)", nil)
+        }
+    }
+
     /// U1 from the SquashFS mounted by the step's keeper on this node (ImageMount): the node's stage holds only
     /// the metadata, made once per node; the rank plans from the image as the keeper serves it.
     func placeMounted(_ target: LaunchTarget, squashfs: String?, request: LaunchRequest, rank: RankContext, area: StageArea,
@@ -308,8 +315,9 @@ public struct Launcher: Sendable {
         let key = ImageMount.key(try target.stageKey(repository: repository), policy: request.stage)
         let readOnly = request.write == .none
         let how = request.stage == .copy ? "copied to this node, then mounted" : "mounted where it is"
-        let choice = LaunchModeChoice(mode: .U1, reasons: ["U1: chosen: the SquashFS is mounted (FUSE, served in the step's "
-                                                           + "namespace on this node); F3 would need its tree extracted"])
+        let choice = LaunchModeChoice(mode: .U1, reasons: ["F3: the SquashFS is mounted (FUSE, served in the step's namespace on this "
+                                                           + "node), which only U1 runs; F3 needs its tree extracted (--stage=extract)",
+                                                           "U1: chosen"])
         let writes = ImageMount.writes(readOnly: readOnly)
         if dryRun {
             // The tree is read from a probe (the stage, if any, holds no tree), and nothing is mounted.
