@@ -7,7 +7,7 @@
 # with 768 MiB of incompressible files appended (`mpi-1g`, ~1 GB).
 # Build, the inputs in the page cache, each timed command after `sync`:
 #   ours        `udocker-launch publish IMAGE --format=squashfs`: the SquashFS straight from the layer (it also
-#               fsyncs the file and takes its sha256, timed alone as `sha256`)
+#               fsyncs the file and takes its sha256 with libcrypto, timed alone as `sha256`: `openssl dgst`)
 #   pair        `tar -xpf LAYER` into an empty directory, then mksquashfs of that tree (timed in its two parts)
 #   mksquashfs  mksquashfs alone, of the tree `udocker create` extracted
 #   mksquashfs runs with our builder's settings (SquashWriter): zstd level 3, 128 KiB blocks, as many compressor
@@ -24,6 +24,8 @@
 # `udocker create` extracts (path, type, mode, size but for directories, link target).
 #
 # Usage (as root): bench/squashfs/run.sh [OUT]   (default bench/squashfs/results)
+# BENCH_OTHER_PROBE=FILE: a second squash-mount-probe (e.g. built with a changed FUSE server in Sources/CSquashfuse),
+# measured beside this tree's in the same rounds as `other` (BENCH_OTHER_LABEL names it in the table and the plot).
 # Needs the packages of `make deps` (mmdebstrap unless the tests cached the rootfs, libsquashfuse0, libfuse3-3),
 # squashfs-tools and gnuplot (installed here when missing). /dev/fuse is made 0666 while it runs (as Debian's udev
 # rule makes it) and put back at the end.
@@ -49,6 +51,9 @@ flags=$(make -s -C "$ROOT" --no-print-directory --eval 'print-product-flags: ; @
 # shellcheck disable=SC2086
 (cd "$ROOT" && swift build -c release $flags --product squash-mount-probe >&2)
 install -m 0755 "$ROOT/.build/release/udocker-launch" "$ROOT/.build/release/squash-mount-probe" "$WORK/"
+OTHER=${BENCH_OTHER_PROBE:-}
+OTHER_LABEL=${BENCH_OTHER_LABEL:-other server}
+[ -z "$OTHER" ] || install -m 0755 "$OTHER" "$WORK/squash-mount-probe-other"
 
 id udbench > /dev/null 2>&1 || useradd -m udbench
 BENCH_UID=$(id -u udbench)
@@ -110,7 +115,7 @@ MKSQUASHFS_OPTIONS=(-noappend -comp zstd -Xcompression-level 3 -b 131072 -proces
 # ---- the cells -------------------------------------------------------------------------------------------------
 run_checked() {  # run_checked WHAT COMMAND...: stdout in WORK/out (/dev/null for file access), stderr in WORK/err
     local rc=0 out=$WORK/out
-    case $1 in mount:*|tree:*) out=/dev/null ;; esac
+    case $1 in mount:*|other:*|tree:*) out=/dev/null ;; esac
     "${@:2}" > "$out" 2> "$WORK/err" || rc=$?
     [ "$rc" = 0 ] || { echo "$1 failed (exit $rc):" >&2; cat "$WORK/err" >&2; exit 1; }
 }
@@ -145,15 +150,17 @@ time_cell() {  # time_cell KIND:SIZE[:OP] → "CELL SECONDS" lines in WORK/times
             record_time "$cell" "$t0" "$t1" ;;
         sha256)
             sync; t0=$EPOCHREALTIME
-            run_checked "$cell" as_user sha256sum "$WORK/access-$size.sqfs"
+            run_checked "$cell" as_user openssl dgst -sha256 "$WORK/access-$size.sqfs"
             t1=$EPOCHREALTIME
             record_time "$cell" "$t0" "$t1" ;;
-        mount|tree)
+        mount|other|tree)
             sync; echo 3 > /proc/sys/vm/drop_caches
             # What find and cat print goes to the host's /dev/null (neither root has one), the times to stderr.
-            if [ "$kind" = mount ]; then
+            if [ "$kind" != tree ]; then
                 KEYS=$((KEYS + 1))
-                run_checked "$cell" as_user "$WORK/squash-mount-probe" "$WORK/access-$size.sqfs" "$WORK/mnt" "$WORK/ns" "k$KEYS" \
+                probe=$WORK/squash-mount-probe
+                [ "$kind" = mount ] || probe=$WORK/squash-mount-probe-other
+                run_checked "$cell" as_user "$probe" "$WORK/access-$size.sqfs" "$WORK/mnt" "$WORK/ns" "k$KEYS" \
                     -- /bin/bash -c "$INSIDE" bash "$op"
             else
                 run_checked "$cell" as_user unshare --user --map-root-user chroot "$WORK/access-tree-$size/" \
@@ -172,7 +179,10 @@ BUILD_CELLS=() ACCESS_CELLS=()
 for size in "${SIZES[@]}"; do
     BUILD_CELLS+=("ours:$size" "pair:$size" "mksquashfs:$size" "sha256:$size")
     # mpi-tar's image is mpi's (the same tree), so it reads the same.
-    [ "$size" = mpi-tar ] || for op in walk read; do ACCESS_CELLS+=("mount:$size:$op" "tree:$size:$op"); done
+    [ "$size" = mpi-tar ] || for op in walk read; do
+        ACCESS_CELLS+=("mount:$size:$op" "tree:$size:$op")
+        [ -z "$OTHER" ] || ACCESS_CELLS+=("other:$size:$op")
+    done
 done
 # Two phases: the file-access cells drop the page cache, which the build cells' inputs stay in.
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -214,10 +224,10 @@ for size in "${SIZES[@]}"; do
 done
 
 # ---- report ------------------------------------------------------------------------------------------------------
-echo "== all runs, seconds, sorted" >&2
+echo "== all runs, seconds, sorted (also in $OUT/runs.txt)" >&2
 for cell in $(awk '{ print $1 }' "$WORK/times" | sort -u); do
-    echo "$cell: $(awk -v c="$cell" '$1 == c { print $2 }' "$WORK/times" | sort -g | tr '\n' ' ')" >&2
-done
+    echo "$cell: $(awk -v c="$cell" '$1 == c { print $2 }' "$WORK/times" | sort -g | tr '\n' ' ')"
+done | tee "$OUT/runs.txt" >&2
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 secs() { awk -v a="$1" 'BEGIN { printf "%.2f", a }'; }
 mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.0f", b / 1e6 }'; }
@@ -241,14 +251,24 @@ COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)
     echo
     echo "File access as the unprivileged user (s; the image's find, inside the root):"
     echo
-    echo "| image | operation | cache | extracted tree | FUSE mount | mount ÷ tree |"
-    echo "|---|---|---|---:|---:|---:|"
+    if [ -n "$OTHER" ]; then
+        echo "| image | operation | cache | extracted tree | FUSE mount | mount ÷ tree | $OTHER_LABEL | ÷ tree |"
+        echo "|---|---|---|---:|---:|---:|---:|---:|"
+    else
+        echo "| image | operation | cache | extracted tree | FUSE mount | mount ÷ tree |"
+        echo "|---|---|---|---:|---:|---:|"
+    fi
     for size in "${SIZES[@]}"; do
         [ "$size" != mpi-tar ] || continue
         for op in walk read; do
             for cache in cold warm; do
                 t=$(median "tree:$size:$op:$cache"); f=$(median "mount:$size:$op:$cache")
-                echo "| $size | $op | $cache | $(secs "$t") | $(secs "$f") | $(ratio "$f" "$t") |"
+                line="| $size | $op | $cache | $(secs "$t") | $(secs "$f") | $(ratio "$f" "$t") |"
+                if [ -n "$OTHER" ]; then
+                    o=$(median "other:$size:$op:$cache")
+                    line+=" $(secs "$o") | $(ratio "$o" "$t") |"
+                fi
+                echo "$line"
             done
         done
     done
@@ -264,16 +284,19 @@ COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)
     for size in "${SIZES[@]}"; do echo "$size $(median "ours:$size") $(median "pair:$size") $(median "mksquashfs:$size")"; done
 } > "$OUT/build.dat"
 {
-    echo "# case walk-cold walk-warm read-cold read-warm (FUSE mount ÷ extracted tree)"
+    echo "# case walk-cold walk-warm read-cold read-warm (FUSE mount ÷ extracted tree), then the same for $OTHER_LABEL"
     for size in "${SIZES[@]}"; do
         [ "$size" != mpi-tar ] || continue
         line=$size
         for op in walk read; do
             for cache in cold warm; do line+=" $(ratio "$(median "mount:$size:$op:$cache")" "$(median "tree:$size:$op:$cache")")"; done
         done
+        [ -z "$OTHER" ] || for op in walk read; do
+            for cache in cold warm; do line+=" $(ratio "$(median "other:$size:$op:$cache")" "$(median "tree:$size:$op:$cache")")"; done
+        done
         echo "$line"
     done
 } > "$OUT/access.dat"
-gnuplot -e "dir='$OUT'" "$ROOT/bench/squashfs/plot.gp"
+gnuplot -e "dir='$OUT'; other='$OTHER_LABEL'" "$ROOT/bench/squashfs/plot.gp"
 cat "$OUT/summary.md"
-echo "== results in $OUT (summary.md, squashfs.png)" >&2
+echo "== results in $OUT (summary.md, runs.txt, squashfs.png)" >&2
