@@ -76,17 +76,13 @@ static void owned_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
 }
 
 /* The image never changes, so the kernel may keep what it has read: a directory's entries after its first
-   readdir, a file's pages across opens, and symlink targets. Without these every walk and every warm read asks
-   the server again (measured: a warm `find -ls` 5.5x the extracted tree, 1.6x with them; bench/squashfs). */
+   readdir and symlink targets (file pages it keeps already: squashfuse's open sets keep_cache). Without these
+   every walk asks the server again (measured: a warm `find -ls` 5.5x the extracted tree, 1.6x with them;
+   docs/performance.md, bench/squashfs). */
 static void cached_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
     fi->cache_readdir = 1;
     fi->keep_cache = 1;
     sqfs_ll_op_opendir(req, ino, fi);
-}
-
-static void cached_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) {
-    fi->keep_cache = 1;
-    sqfs_ll_op_open(req, ino, fi);
 }
 
 static void cache_init(void *userdata, struct fuse_conn_info *conn) {
@@ -99,7 +95,7 @@ __attribute__((visibility("hidden"))) struct fuse_session *ud_squashfuse_session
     owner_gid = gid;
     struct fuse_lowlevel_ops ops = {
         .lookup = owned_lookup, .forget = sqfs_ll_op_forget, .getattr = owned_getattr,
-        .readlink = sqfs_ll_op_readlink, .open = cached_open, .read = sqfs_ll_op_read, .init = cache_init,
+        .readlink = sqfs_ll_op_readlink, .open = sqfs_ll_op_open, .read = sqfs_ll_op_read, .init = cache_init,
         .release = sqfs_ll_op_release, .opendir = cached_opendir, .readdir = sqfs_ll_op_readdir,
         .releasedir = sqfs_ll_op_releasedir, .statfs = stfs_ll_op_statfs, .getxattr = sqfs_ll_op_getxattr,
         .listxattr = sqfs_ll_op_listxattr,
