@@ -42,8 +42,8 @@ import CommandExpectations
         #expect(node.stageLog.map { $0.split(separator: " ")[2] } == ["staged", "reused"], "\(node.stageLog)")
     }
 
-    /// `--format=squashfs`: the stage is extracted from the .sqfs (libsquashfs) and set up on the node for the
-    /// published mode, or the one the launcher chooses; from the shared file or from the broadcast copy.
+    /// `--format=squashfs`: the .sqfs is mounted (U1, the launcher's choice where FUSE works: MountedImageTests),
+    /// or, for a published mode such as P1, extracted (libsquashfs) and set up on the node for that mode.
     @Test(arguments: [[], ["--execmode", "P1"]])
     func aPublishedSquashfsRunsFromItsStage(_ mode: [String]) throws {
         let (node, dir) = try Self.world(images: [Fixtures.busybox()])
