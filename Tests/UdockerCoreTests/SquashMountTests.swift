@@ -101,7 +101,7 @@ enum StatListing {
             #expect(try scratch.launcherInfo()?.hasPrefix("possible") == true)
             // The first command lists the tree and reads files, then waits for the second, which joins the same
             // namespace (one mount, one server) and writes into the image's /tmp: the shared writable layer over it.
-            let first = try scratch.start("step", StatListing.command + "; echo '--- content'; cat /data/keep.txt; "
+            let first = try scratch.start("step", StatListing.command + "; touch /tmp/listed; echo '--- content'; cat /data/keep.txt; "
                                           + "sha256sum /bin/busybox; stat -c %u:%g /etc/passwd; while [ ! -e /tmp/go ]; do sleep 0.1; done; echo released; "
                                           + StatListing.rootMounts)
             var keeper: pid_t?
@@ -111,7 +111,9 @@ enum StatListing {
             }
             // The server's own view: the image's FUSE mount at its mount point (under the overlay the commands see).
             let keeperMounts = keeper.flatMap { try? String(contentsOfFile: "/proc/\($0)/mountinfo", encoding: .utf8) } ?? ""
-            let second = try scratch.start("step", "touch /tmp/go && echo joined; " + StatListing.rootMounts).wait()
+            // Once the first has listed the tree (which /tmp/go would otherwise join).
+            let second = try scratch.start("step", "while [ ! -e /tmp/listed ]; do sleep 0.1; done; touch /tmp/go && echo joined; "
+                                           + StatListing.rootMounts).wait()
             return (first.wait(), keeper, keeperMounts, second)
         }
         #expect(first.succeeded && second.succeeded, "\(first)\n\(second)")

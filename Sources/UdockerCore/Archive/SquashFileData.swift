@@ -1,8 +1,8 @@
 import Foundation
 
-/// The second read of the layers: the data of every file that survived the merge goes into the image, in
-/// layer order and member order (a fixed order: the same layers give the same bytes). A member whose file was
-/// replaced or whited out by a later layer is skipped unread.
+/// The second read of the layers below the top one (whose data went in as it was merged): the data of every file
+/// that survived the merge goes into the image, in layer order and member order (a fixed order: the same layers
+/// give the same bytes). A member whose file was replaced or whited out by a later layer is skipped unread.
 enum SquashFileData {
     static func write(_ tree: SquashTree, layers: [String], into writer: SquashWriter) throws {
         var wanted = [[Int: SquashNode]](repeating: [:], count: layers.count)
@@ -29,7 +29,7 @@ enum SquashFileData {
         for node in directory.children.values {
             switch node.kind {
             case .directory: collect(node, into: &wanted)
-            case .file(_, let layer, let member): wanted[layer][member] = node
+            case .file(_, let layer, let member): if layer < wanted.count { wanted[layer][member] = node }
             case .symlink: continue
             }
         }
@@ -37,7 +37,7 @@ enum SquashFileData {
 
     /// One file's data, holes of a sparse member filled with zeros (the block processor stores zero blocks
     /// sparse again), padded to its declared size as `create` sizes it.
-    private static func write(_ node: SquashNode, size: Int64, from reader: ArchiveReader, into writer: SquashWriter) throws {
+    static func write(_ node: SquashNode, size: Int64, from reader: ArchiveReader, into writer: SquashWriter) throws {
         try writer.beginFile(node)
         var end: Int64 = 0
         try reader.readData { block, offset in

@@ -4,8 +4,9 @@ import Foundation
 /// disk for `create`: another type over an existing name replaces it (a file over a directory removes the
 /// tree), a directory over a directory merges, whiteouts and opaque directories remove only what lower layers
 /// left, device nodes, fifos and sockets are skipped, names and hard links are confined to the tree (see
-/// `MemberPath`), and modes are those `create` leaves (owner-writable, no setuid or setgid). No data is read:
-/// each file remembers which member holds it.
+/// `MemberPath`), and modes are those `create` leaves (owner-writable, no setuid or setgid). No data is read
+/// here: each file remembers which member holds it, and `eachFile` (the top layer's, whose files no later layer
+/// can hide) may read it while the reader is at the member.
 final class SquashLayerMerge {
     private let tree: SquashTree
     private let layer: Int
@@ -17,31 +18,33 @@ final class SquashLayerMerge {
         self.layer = layer
     }
 
-    func apply(_ reader: ArchiveReader) throws {
+    func apply(_ reader: ArchiveReader, eachFile: ((SquashNode, ArchiveReader) throws -> Void)? = nil) throws {
         var ordinal = 0
         while let member = try reader.next() {
             defer { ordinal += 1 }
             do {
-                try apply(member, ordinal: ordinal)
+                if let file = try apply(member, ordinal: ordinal), let eachFile { try eachFile(file, reader) }
             } catch let error as UdockerError {
                 throw UdockerError(error.code, "member \(member.displayName): \(error.description)")
             }
         }
     }
 
-    private func apply(_ member: ArchiveMember, ordinal: Int) throws {
+    /// The new file's node, when the member is a regular file.
+    private func apply(_ member: ArchiveMember, ordinal: Int) throws -> SquashNode? {
         let path = try MemberPath(member: member.name)
-        if path.isRoot { return }
+        if path.isRoot { return nil }
         if let whiteout = try LayerWhiteout(path) {
             try apply(whiteout, at: path)
-            return
+            return nil
         }
-        if case .special = member.kind { return }
+        if case .special = member.kind { return nil }
         guard let parent = try tree.directory(path.parent, create: true) else {
             throw UdockerError(.internalError, "cannot create the parent directory")
         }
         let name = path.name
         let time = Int64(member.modificationTime?.tv_sec ?? 0)
+        var file: SquashNode?
         switch member.kind {
         case .directory:
             let mode = ArchiveExtraction.directoryMode(member.permissions)
@@ -55,14 +58,16 @@ final class SquashLayerMerge {
             let node = SquashNode(.file(size: member.size ?? 0, layer: layer, member: ordinal),
                                   permissions: ArchiveExtraction.fileMode(member.permissions), modificationTime: time)
             tree.insert(node, named: name, in: parent)
+            file = node
         case .symlink(let target):
             tree.insert(SquashNode(.symlink(target: target), permissions: 0o777, modificationTime: time), named: name, in: parent)
         case .hardlink(let target):
             try link(name, in: parent, at: path, to: MemberPath(member: target))
         case .special:
-            return
+            return nil
         }
         remember(path)
+        return file
     }
 
     /// A hard link shares its target's node: the target is a member path resolved inside the tree, never a directory.

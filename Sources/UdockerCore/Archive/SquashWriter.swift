@@ -20,6 +20,9 @@ final class SquashWriter {
     private var ids: OpaquePointer?
     /// The inode the block processor made for each file, filled in (and moved) as the data is written.
     private var fileInodes: [ObjectIdentifier: UnsafeMutablePointer<UnsafeMutablePointer<sqfs_inode_generic_t>?>] = [:]
+    /// Every node given data, held so that no identifier above is reused: a file the top layer names twice
+    /// leaves the tree after its data was written (SquashImageBuilder).
+    private var filed: [SquashNode] = []
 
     /// Starts the image at `path`, an existing empty file that is overwritten.
     init(path: String) throws {
@@ -70,6 +73,7 @@ final class SquashWriter {
         let slot = UnsafeMutablePointer<UnsafeMutablePointer<sqfs_inode_generic_t>?>.allocate(capacity: 1)
         slot.initialize(to: nil)
         fileInodes[ObjectIdentifier(node)] = slot
+        filed.append(node)
         try SquashRuntime.check(sqfs_block_processor_begin_file(processor, slot, nil, 0), "start a file")
     }
 
