@@ -87,9 +87,14 @@ struct MountedBenchmark {
 
     func paddedArchive(_ padding: Int) throws -> String {
         let cache = ProcessInfo.processInfo.environment["BENCH_CACHE"] ?? "/var/tmp/udocker-launch-bench-cache"
-        let digest = image.configDigest.replacingOccurrences(of: "sha256:", with: "").prefix(12)
-        let archive = cache + "/debian12-\(digest)-pad\(padding)M.tar"
-        if Files.exists(archive) { return archive }
+        // Named by the fixture's layers (their uncompressed digests are the same every time it is rebuilt; its
+        // config's digest is not: umoci dates it).
+        let layers = image.diffIDs.map { $0.replacingOccurrences(of: "sha256:", with: "").prefix(8) }.joined(separator: "-")
+        let archive = cache + "/debian12-\(layers)-pad\(padding)M.tar"
+        if Files.exists(archive) {
+            note("   \(archive): made before, reused")
+            return archive
+        }
         try Files.makeDirectory(cache)
         let work = cache + "/work-\(UUID().uuidString.prefix(8))"
         defer { Files.removeTree(work) }
