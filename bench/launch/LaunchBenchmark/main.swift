@@ -39,8 +39,14 @@ let launcher = sandbox.staging.udockerLaunch
 
 let parts = Set((ProcessInfo.processInfo.environment["BENCH_PARTS"] ?? "modes,mounted").split(separator: ",").map(String.init))
 if parts.contains("mounted") {
-    try MountedBenchmark(cluster: cluster, sandbox: sandbox, launcher: launcher, image: debian12, native: native,
-                         output: output, repetitions: repetitions).run()
+    // An error thrown at top level crashes the process, and a crash skips the exit handlers that stop the cluster.
+    do {
+        try MountedBenchmark(cluster: cluster, sandbox: sandbox, launcher: launcher, image: debian12, native: native,
+                             output: output, repetitions: repetitions).run()
+    } catch {
+        note("mounted benchmark failed: \(error)")
+        exit(1)
+    }
 }
 guard parts.contains("modes") else { exit(0) }
 
