@@ -9,6 +9,8 @@
 //      archive read by each node, and the container's tree copied file by file.
 // Every configuration runs REPS times, interleaved; medians are reported. Writes OUT/pingpong-1node.dat,
 // OUT/pingpong-2node.dat (gnuplot's input), OUT/startup.dat and OUT/summary.md. Run by bench/launch/run.sh as root.
+// Then (Mounted.swift, issue 17) images run mounted: cold step start against image size, ping-pong in U1 on the
+// mounted image. BENCH_PARTS chooses what runs: "modes" (the above), "mounted", or both (the default: modes,mounted).
 import Foundation
 import TestSupport
 
@@ -24,8 +26,6 @@ try FileManager.default.createDirectory(atPath: output, withIntermediateDirector
 // Interrupted, it still stops the cluster's daemons (TestSupport stops them at exit).
 for interruption in [SIGINT, SIGTERM] { signal(interruption) { _ in exit(130) } }
 
-func note(_ text: String) { FileHandle.standardError.write(Data((text + "\n").utf8)) }
-
 note("== starting the two-node cluster and building the MPI images")
 let cluster = try SlurmCluster.shared()
 let sandbox = try Sandbox("launch-bench")
@@ -36,6 +36,19 @@ for image in [debian12, debian11] {
 }
 let native = try MPIFixtures.native()
 let launcher = sandbox.staging.udockerLaunch
+
+let parts = Set((ProcessInfo.processInfo.environment["BENCH_PARTS"] ?? "modes,mounted").split(separator: ",").map(String.init))
+if parts.contains("mounted") {
+    // An error thrown at top level crashes the process, and a crash skips the exit handlers that stop the cluster.
+    do {
+        try MountedBenchmark(cluster: cluster, sandbox: sandbox, launcher: launcher, image: debian12, native: native,
+                             output: output, repetitions: repetitions).run()
+    } catch {
+        note("mounted benchmark failed: \(error)")
+        exit(1)
+    }
+}
+guard parts.contains("modes") else { exit(0) }
 
 /// One way of running a program on the cluster.
 struct Configuration {
@@ -71,11 +84,6 @@ func pingpong(_ configurations: [Configuration]) throws -> [String: [Int: Double
         note("   round \(round) of \(repetitions) done")
     }
     return samples.mapValues { $0.mapValues(median) }
-}
-
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func seconds(_ body: () throws -> CommandResult) throws -> Double {
