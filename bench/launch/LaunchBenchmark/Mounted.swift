@@ -335,8 +335,8 @@ struct MountedBenchmark {
         let largest = images.last.flatMap { cold.cold[$0.padding]?["mount"] }.map(median)
         let flatness = smallest.flatMap { s in largest.map { f($0 / s) } } ?? "—"
 
-        try writeTable(local, oneNodeConfigurations, to: "pingpong-mounted-1node.dat")
-        try writeTable(remote, twoNodeConfigurations, to: "pingpong-mounted-2node.dat")
+        try writeTable(local, columns: oneNodeConfigurations.map(\.name), to: output + "/pingpong-mounted-1node.dat")
+        try writeTable(remote, columns: twoNodeConfigurations.map(\.name), to: output + "/pingpong-mounted-2node.dat")
         let host = ProcessInfo.processInfo
         let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
         let summary = """
@@ -374,15 +374,6 @@ struct MountedBenchmark {
             """
         try summary.write(toFile: output + "/mounted.md", atomically: true, encoding: .utf8)
         print(summary)
-    }
-
-    func writeTable(_ results: [String: [Int: Double]], _ configurations: [Configuration], to file: String) throws {
-        let sizes = Set(results.values.flatMap(\.keys)).sorted()
-        var text = "size " + configurations.map { "\"\($0.name)\"" }.joined(separator: " ") + "\n"
-        for size in sizes {
-            text += "\(size) " + configurations.map { results[$0.name]?[size].map { String(format: "%.3f", $0) } ?? "NaN" }.joined(separator: " ") + "\n"
-        }
-        try text.write(toFile: output + "/" + file, atomically: true, encoding: .utf8)
     }
 
     func latencyTable(_ results: [String: [Int: Double]], _ configurations: [Configuration]) -> String {

@@ -119,17 +119,8 @@ let localResults = try pingpong(local)
 note("== ping-pong across two nodes")
 let remoteResults = try pingpong(remote)
 
-func writeTable(_ results: [String: [Int: Double]], _ configurations: [Configuration], to file: String) throws {
-    let sizes = Set(results.values.flatMap(\.keys)).sorted()
-    // The first line names the columns (gnuplot's columnheader); the values are median half round-trips in µs.
-    var text = "size " + configurations.map { "\"\($0.name)\"" }.joined(separator: " ") + "\n"
-    for size in sizes {
-        text += "\(size) " + configurations.map { results[$0.name]?[size].map { String(format: "%.3f", $0) } ?? "NaN" }.joined(separator: " ") + "\n"
-    }
-    try text.write(toFile: output + "/" + file, atomically: true, encoding: .utf8)
-}
-try writeTable(localResults, local, to: "pingpong-1node.dat")
-try writeTable(remoteResults, remote, to: "pingpong-2node.dat")
+try writeTable(localResults, columns: local.map(\.name), to: output + "/pingpong-1node.dat")
+try writeTable(remoteResults, columns: remote.map(\.name), to: output + "/pingpong-2node.dat")
 
 // MARK: start-up
 
