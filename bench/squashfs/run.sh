@@ -107,7 +107,7 @@ for size in "${SIZES[@]}"; do
     chmod 644 "$WORK/access-$size.sqfs"
 done
 rm "$WORK/rootfs.tar"
-as_user mkdir -m 700 "$WORK/mnt" "$WORK/ns"
+as_user mkdir -m 700 "$WORK/image" "$WORK/mnt" "$WORK/ns"
 THREADS=$(( $(nproc) < 8 ? $(nproc) : 8 ))
 MKSQUASHFS_OPTIONS=(-noappend -comp zstd -Xcompression-level 3 -b 131072 -processors "$THREADS"
                     -all-root -no-xattrs -no-exports -quiet -no-progress)
@@ -160,7 +160,7 @@ time_cell() {  # time_cell KIND:SIZE[:OP] → "CELL SECONDS" lines in WORK/times
                 KEYS=$((KEYS + 1))
                 probe=$WORK/squash-mount-probe
                 [ "$kind" = mount ] || probe=$WORK/squash-mount-probe-other
-                run_checked "$cell" as_user "$probe" "$WORK/access-$size.sqfs" "$WORK/mnt" "$WORK/ns" "k$KEYS" \
+                run_checked "$cell" as_user "$probe" "$WORK/access-$size.sqfs" "$WORK/image" "$WORK/mnt" "$WORK/ns" "k$KEYS" \
                     -- /bin/bash -c "$INSIDE" bash "$op"
             else
                 run_checked "$cell" as_user unshare --user --map-root-user chroot "$WORK/access-tree-$size/" \
