@@ -45,18 +45,12 @@ struct ImageMount {
         case .published(let published, let archive):
             // Read whole once here (its digest): a broadcast copy, else the published file.
             file = try PublishedStaging.verifiedSquashfs(published, archive: archive, scratch: scratch)
-            try FileSystem.atomicWrite(published.image, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
-            if let config = published.config {
-                try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
-            }
+            try PublishedStaging.writeMetadata(published, into: directory)
         case .image(let image):
             guard let squashfs else { throw UdockerError(.internalError, "no SquashFS given for \(image.reference)") }
             file = squashfs
             try PublishedFileTrust.check(file)
-            try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
-            if let config = try? image.configJSON() {
-                try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
-            }
+            try NodeStage.writeMetadata(image, into: directory)
         case .container:
             throw UdockerError(.internalError, "a stored container cannot be mounted")
         }

@@ -163,6 +163,11 @@ public struct NodeStage: Sendable {
     /// and config beside it. (`publish` builds its containers the same way.)
     static func materialize(_ image: StoredImage, into directory: String, probe: ProbeSelection? = nil) throws {
         try LayerExtractor.extract(layers: image.layerFiles, into: directory + "/ROOT", probe: probe)
+        try writeMetadata(image, into: directory)
+    }
+
+    /// An image's name and config beside ROOT, in a stage extracted or mounted (ImageMount).
+    static func writeMetadata(_ image: StoredImage, into directory: String) throws {
         try FileSystem.atomicWrite(image.reference.description, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
         if let config = try? image.configJSON() {
             try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)

@@ -37,12 +37,18 @@ enum PublishedStaging {
         return source
     }
 
-    /// A SquashFS's tree becomes ROOT (the extractor checks the digest once more as it opens the file); the
-    /// image config from the manifest becomes container.json; the mode is set up by the stager's `finish`, and
-    /// the NVIDIA binding recorded here, on the node.
+    /// A SquashFS's tree becomes ROOT (the extractor checks the digest once more as it opens the file), with
+    /// the published metadata beside it; the mode is set up by the stager's `finish`.
     private static func extractSquashfs(_ published: PublishedContainer, from source: String, into directory: String,
                                         probe: ProbeSelection?) throws {
         try SquashExtractor.extract(source, expectedDigest: published.archiveDigest, into: directory + "/ROOT", probe: probe)
+        try writeMetadata(published, into: directory)
+    }
+
+    /// What a stage of a published SquashFS holds beside ROOT, extracted or mounted (ImageMount): the image's
+    /// name, the image config from the manifest as container.json, and the NVIDIA binding recorded on the node
+    /// (its programs' machine read from ROOT, the host's when ROOT is a mount point still empty).
+    static func writeMetadata(_ published: PublishedContainer, into directory: String) throws {
         try FileSystem.atomicWrite(published.image, to: directory + "/" + ContainerFile.imageRepoName.rawValue)
         if let config = published.config {
             try FileSystem.atomicWrite(config, to: directory + "/" + ContainerFile.containerJSON.rawValue)
